@@ -1,0 +1,2 @@
+//! rustomize: a Kustomize rendering engine.
+pub mod yaml;

@@ -1,0 +1,879 @@
+//! Writing the document model exactly as kustomize prints it.
+//!
+//! kustomize prints each resource with `sigs.k8s.io/yaml.JSONToYAML`: the resource goes
+//! through a JSON round trip and is marshalled by go-yaml v2, a Go port of libyaml's
+//! emitter. This module reproduces the choices that matter for the bytes: go-yaml v2's key
+//! order ([`super::natural`]), its string-style decision (`encoder.stringv`: YAML 1.1
+//! look-alikes double-quoted, `\n` → literal block), libyaml's scalar analysis and style
+//! fallbacks (plain → single → double), folding at column 80, block-scalar chomping and
+//! indentation hints, indentless sequences under mapping keys, `{}`/`[]` for empty
+//! collections, and Go's float formatting. It appends to one `Vec<u8>`; nothing is
+//! allocated per node except the key order of maps that are not already sorted.
+
+use serde_json::{Map, Number, Value};
+
+use super::natural;
+use super::resolve::v2_plain_is_string;
+use super::Error;
+
+const BEST_INDENT: isize = 2;
+const BEST_WIDTH: usize = 80;
+
+/// Appends one resource (a YAML document, no `---`) to `out`.
+pub fn emit_document(value: &Value, out: &mut Vec<u8>) -> Result<(), Error> {
+    let mut e = Emitter {
+        out,
+        column: 0,
+        whitespace: true,
+        indention: true,
+        indent: -1,
+    };
+    e.node(value, Ctx::Root)?;
+    // Document end: finish the last line.
+    e.indent = -1;
+    e.write_indent();
+    Ok(())
+}
+
+/// Renders `value` as a standalone YAML document.
+pub fn to_string(value: &Value) -> Result<String, Error> {
+    let mut out = Vec::new();
+    emit_document(value, &mut out)?;
+    Ok(String::from_utf8(out)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+}
+
+/// How Go prints a JSON number after kustomize's JSON → YAML round trip.
+pub fn format_number(n: &Number) -> String {
+    if let Some(i) = n.as_i64() {
+        return i.to_string();
+    }
+    if let Some(u) = n.as_u64() {
+        return u.to_string();
+    }
+    let f = n.as_f64().unwrap_or(0.0);
+    // encoding/json writes integral floats below 1e21 as plain digits; go-yaml v2 then reads
+    // them back as integers when they fit in int64 or uint64.
+    if f.fract() == 0.0 && f.abs() < 1e21 {
+        // 2^63 and 2^64 are exact in f64.
+        let two63 = 2f64.powi(63);
+        if (-two63..two63).contains(&f) {
+            return (f as i64).to_string();
+        }
+        if (0.0..2f64.powi(64)).contains(&f) {
+            return (f as u64).to_string();
+        }
+    }
+    format_go_float(f)
+}
+
+/// Go's `strconv.FormatFloat(f, 'g', -1, 64)`.
+pub fn format_go_float(f: f64) -> String {
+    if f == 0.0 {
+        return "0".to_string();
+    }
+    let sci = format!("{:e}", f);
+    let (neg, sci) = match sci.strip_prefix('-') {
+        Some(s) => (true, s),
+        None => (false, sci.as_str()),
+    };
+    let (mant, exp) = sci.split_once('e').unwrap_or((sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
+    let mut s = String::new();
+    if neg {
+        s.push('-');
+    }
+    if !(-4..6).contains(&exp) {
+        s.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            s.push('.');
+            s.push_str(&digits[1..]);
+        }
+        s.push('e');
+        s.push(if exp < 0 { '-' } else { '+' });
+        let a = exp.unsigned_abs();
+        if a < 10 {
+            s.push('0');
+        }
+        s.push_str(&a.to_string());
+    } else {
+        let dp = exp + 1; // position of the decimal point relative to the digits
+        if dp <= 0 {
+            s.push_str("0.");
+            for _ in 0..(-dp) {
+                s.push('0');
+            }
+            s.push_str(&digits);
+        } else {
+            let dp = dp as usize;
+            if digits.len() <= dp {
+                s.push_str(&digits);
+                for _ in digits.len()..dp {
+                    s.push('0');
+                }
+            } else {
+                s.push_str(&digits[..dp]);
+                s.push('.');
+                s.push_str(&digits[dp..]);
+            }
+        }
+    }
+    s
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ctx {
+    Root,
+    /// A value after `key:` (libyaml's mapping context).
+    MapValue,
+    /// An item after `- `.
+    SeqItem,
+    /// A simple (implicit) mapping key.
+    SimpleKey,
+    /// A complex key after `? `.
+    ComplexKey,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Style {
+    Plain,
+    Single,
+    Double,
+    Literal,
+}
+
+/// libyaml's scalar analysis, reduced to what the style choice needs.
+struct Analysis {
+    multiline: bool,
+    flow_plain_allowed: bool,
+    block_plain_allowed: bool,
+    single_quoted_allowed: bool,
+    block_allowed: bool,
+}
+
+struct Emitter<'a> {
+    out: &'a mut Vec<u8>,
+    column: usize,
+    whitespace: bool,
+    indention: bool,
+    indent: isize,
+}
+
+fn is_break_at(b: &[u8], i: usize) -> bool {
+    match b[i] {
+        b'\r' | b'\n' => true,
+        0xC2 => b.get(i + 1) == Some(&0x85),
+        0xE2 => b.get(i + 1) == Some(&0x80) && matches!(b.get(i + 2), Some(0xA8) | Some(0xA9)),
+        _ => false,
+    }
+}
+
+fn is_blank_at(b: &[u8], i: usize) -> bool {
+    matches!(b.get(i), Some(b' ') | Some(b'\t'))
+}
+
+fn is_blankz_at(b: &[u8], i: usize) -> bool {
+    i >= b.len() || is_blank_at(b, i) || is_break_at(b, i) || b[i] == 0
+}
+
+fn width(c: u8) -> usize {
+    if c & 0x80 == 0 {
+        1
+    } else if c & 0xE0 == 0xC0 {
+        2
+    } else if c & 0xF0 == 0xE0 {
+        3
+    } else if c & 0xF8 == 0xF0 {
+        4
+    } else {
+        1
+    }
+}
+
+/// go-yaml v2's `is_printable` on the UTF-8 bytes at `i`.
+fn is_printable_at(b: &[u8], i: usize) -> bool {
+    let c = b[i];
+    let c1 = b.get(i + 1).copied().unwrap_or(0);
+    let c2 = b.get(i + 2).copied().unwrap_or(0);
+    c == 0x0A
+        || (0x20..=0x7E).contains(&c)
+        || (c == 0xC2 && c1 >= 0xA0)
+        || (c > 0xC2 && c < 0xED)
+        || (c == 0xED && c1 < 0xA0)
+        || c == 0xEE
+        || (c == 0xEF && !(c1 == 0xBB && c2 == 0xBF) && !(c1 == 0xBF && (c2 == 0xBE || c2 == 0xBF)))
+}
+
+fn analyze(value: &str) -> Analysis {
+    let b = value.as_bytes();
+    if b.is_empty() {
+        return Analysis {
+            multiline: false,
+            flow_plain_allowed: false,
+            block_plain_allowed: true,
+            single_quoted_allowed: true,
+            block_allowed: false,
+        };
+    }
+    let mut block_indicators = false;
+    let mut flow_indicators = false;
+    let mut line_breaks = false;
+    let mut special_characters = false;
+    let mut leading_space = false;
+    let mut leading_break = false;
+    let mut trailing_space = false;
+    let mut trailing_break = false;
+    let mut break_space = false;
+    let mut space_break = false;
+    let mut previous_space = false;
+    let mut previous_break = false;
+
+    if b.starts_with(b"---") || b.starts_with(b"...") {
+        block_indicators = true;
+        flow_indicators = true;
+    }
+    let mut preceded_by_whitespace = true;
+    let mut i = 0;
+    while i < b.len() {
+        let w = width(b[i]);
+        let followed_by_whitespace = i + w >= b.len() || is_blank_at(b, i + w);
+        let c = b[i];
+        if i == 0 {
+            match c {
+                b'#' | b',' | b'[' | b']' | b'{' | b'}' | b'&' | b'*' | b'!' | b'|' | b'>'
+                | b'\'' | b'"' | b'%' | b'@' | b'`' => {
+                    flow_indicators = true;
+                    block_indicators = true;
+                }
+                b'?' | b':' => {
+                    flow_indicators = true;
+                    if followed_by_whitespace {
+                        block_indicators = true;
+                    }
+                }
+                b'-' if followed_by_whitespace => {
+                    flow_indicators = true;
+                    block_indicators = true;
+                }
+                _ => {}
+            }
+        } else {
+            match c {
+                b',' | b'?' | b'[' | b']' | b'{' | b'}' => flow_indicators = true,
+                b':' => {
+                    flow_indicators = true;
+                    if followed_by_whitespace {
+                        block_indicators = true;
+                    }
+                }
+                b'#' if preceded_by_whitespace => {
+                    flow_indicators = true;
+                    block_indicators = true;
+                }
+                _ => {}
+            }
+        }
+        if !is_printable_at(b, i) {
+            special_characters = true;
+        }
+        if c == b' ' {
+            if i == 0 {
+                leading_space = true;
+            }
+            if i + w == b.len() {
+                trailing_space = true;
+            }
+            if previous_break {
+                break_space = true;
+            }
+            previous_space = true;
+            previous_break = false;
+        } else if is_break_at(b, i) {
+            line_breaks = true;
+            if i == 0 {
+                leading_break = true;
+            }
+            if i + w == b.len() {
+                trailing_break = true;
+            }
+            if previous_space {
+                space_break = true;
+            }
+            previous_space = false;
+            previous_break = true;
+        } else {
+            previous_space = false;
+            previous_break = false;
+        }
+        preceded_by_whitespace = is_blankz_at(b, i);
+        i += w;
+    }
+    let mut a = Analysis {
+        multiline: line_breaks,
+        flow_plain_allowed: true,
+        block_plain_allowed: true,
+        single_quoted_allowed: true,
+        block_allowed: true,
+    };
+    if leading_space || leading_break || trailing_space || trailing_break {
+        a.flow_plain_allowed = false;
+        a.block_plain_allowed = false;
+    }
+    if trailing_space {
+        a.block_allowed = false;
+    }
+    if break_space {
+        a.flow_plain_allowed = false;
+        a.block_plain_allowed = false;
+        a.single_quoted_allowed = false;
+    }
+    if space_break || special_characters {
+        a.flow_plain_allowed = false;
+        a.block_plain_allowed = false;
+        a.single_quoted_allowed = false;
+        a.block_allowed = false;
+    }
+    if line_breaks {
+        a.flow_plain_allowed = false;
+        a.block_plain_allowed = false;
+    }
+    if flow_indicators {
+        a.flow_plain_allowed = false;
+    }
+    if block_indicators {
+        a.block_plain_allowed = false;
+    }
+    a
+}
+
+/// Applies what go-yaml v2's reader does to a string when it parses kustomize's JSON text:
+/// a raw NEL is a line break inside a double-quoted scalar and folds to a space; DEL, C1
+/// controls, U+FFFE and U+FFFF are rejected.
+fn json_round_trip(s: &str) -> Result<std::borrow::Cow<'_, str>, Error> {
+    let b = s.as_bytes();
+    if !b.iter().any(|&c| c == 0x7F || c == 0xC2 || c == 0xEF) {
+        return Ok(std::borrow::Cow::Borrowed(s));
+    }
+    let mut has_nel = false;
+    for c in s.chars() {
+        match c {
+            '\u{85}' => has_nel = true,
+            '\u{7F}' | '\u{80}'..='\u{9F}' | '\u{FFFE}' | '\u{FFFF}' => {
+                return Err(Error::new(format!(
+                    "yaml: control characters are not allowed (U+{:04X} in {s:?})",
+                    c as u32
+                )))
+            }
+            _ => {}
+        }
+    }
+    if !has_nel {
+        return Ok(std::borrow::Cow::Borrowed(s));
+    }
+    // Line folding: blanks around the breaks are trimmed; one break is a space, n breaks are
+    // n-1 newlines.
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] == '\u{85}' {
+            while out.ends_with(' ') {
+                out.pop();
+            }
+            let mut breaks = 0;
+            while i < chars.len() && (chars[i] == '\u{85}' || chars[i] == ' ') {
+                if chars[i] == '\u{85}' {
+                    breaks += 1;
+                }
+                i += 1;
+            }
+            if breaks == 1 {
+                out.push(' ');
+            } else {
+                for _ in 1..breaks {
+                    out.push('\n');
+                }
+            }
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    Ok(std::borrow::Cow::Owned(out))
+}
+
+impl Emitter<'_> {
+    fn put(&mut self, c: u8) {
+        self.out.push(c);
+        self.column += 1;
+    }
+
+    fn put_break(&mut self) {
+        self.out.push(b'\n');
+        self.column = 0;
+    }
+
+    /// Copies one UTF-8 character at `b[*i]`.
+    fn write_char(&mut self, b: &[u8], i: &mut usize) {
+        let w = width(b[*i]).min(b.len() - *i);
+        self.out.extend_from_slice(&b[*i..*i + w]);
+        self.column += 1;
+        *i += w;
+    }
+
+    fn write_break(&mut self, b: &[u8], i: &mut usize) {
+        if b[*i] == b'\n' {
+            self.put_break();
+            *i += 1;
+        } else {
+            self.write_char(b, i);
+            self.column = 0;
+        }
+    }
+
+    fn write_indent(&mut self) {
+        let indent = self.indent.max(0) as usize;
+        if !self.indention || self.column > indent || (self.column == indent && !self.whitespace) {
+            self.put_break();
+        }
+        while self.column < indent {
+            self.put(b' ');
+        }
+        self.whitespace = true;
+        self.indention = true;
+    }
+
+    fn write_indicator(
+        &mut self,
+        ind: &[u8],
+        need_whitespace: bool,
+        is_whitespace: bool,
+        is_indention: bool,
+    ) {
+        if need_whitespace && !self.whitespace {
+            self.put(b' ');
+        }
+        self.out.extend_from_slice(ind);
+        self.column += ind.len();
+        self.whitespace = is_whitespace;
+        self.indention = self.indention && is_indention;
+    }
+
+    fn increase_indent(&mut self, flow: bool, indentless: bool) {
+        if self.indent < 0 {
+            self.indent = if flow { BEST_INDENT } else { 0 };
+        } else if !indentless {
+            self.indent += BEST_INDENT;
+        }
+    }
+
+    fn node(&mut self, v: &Value, ctx: Ctx) -> Result<(), Error> {
+        match v {
+            Value::Null => self.plain_token("null", ctx),
+            Value::Bool(true) => self.plain_token("true", ctx),
+            Value::Bool(false) => self.plain_token("false", ctx),
+            Value::Number(n) => self.plain_token(&format_number(n), ctx),
+            Value::String(s) => self.string(s, ctx),
+            Value::Array(a) if a.is_empty() => {
+                self.write_indicator(b"[", true, true, false);
+                self.write_indicator(b"]", false, false, false);
+                Ok(())
+            }
+            Value::Object(m) if m.is_empty() => {
+                self.write_indicator(b"{", true, true, false);
+                self.write_indicator(b"}", false, false, false);
+                Ok(())
+            }
+            Value::Array(a) => self.block_sequence(a, ctx),
+            Value::Object(m) => self.block_mapping(m),
+        }
+    }
+
+    fn block_sequence(&mut self, items: &[Value], ctx: Ctx) -> Result<(), Error> {
+        let saved = self.indent;
+        let indentless = ctx == Ctx::MapValue && !self.indention;
+        self.increase_indent(false, indentless);
+        for item in items {
+            self.write_indent();
+            self.write_indicator(b"-", true, false, true);
+            self.node(item, Ctx::SeqItem)?;
+        }
+        self.indent = saved;
+        Ok(())
+    }
+
+    fn block_mapping(&mut self, m: &Map<String, Value>) -> Result<(), Error> {
+        let saved = self.indent;
+        self.increase_indent(false, false);
+        let mut entries: Vec<(&String, &Value)> = m.iter().collect();
+        natural::sort_keys(&mut entries, |e| e.0.as_str());
+        for (k, v) in entries {
+            let key = json_round_trip(k)?;
+            self.write_indent();
+            let a = analyze(&key);
+            if !a.multiline && key.len() <= 128 {
+                self.scalar(&key, self.string_style(&key), &a, Ctx::SimpleKey);
+                self.write_indicator(b":", false, false, false);
+            } else {
+                self.write_indicator(b"?", true, false, true);
+                self.scalar(&key, self.string_style(&key), &a, Ctx::ComplexKey);
+                self.write_indent();
+                self.write_indicator(b":", true, false, true);
+            }
+            self.node(v, Ctx::MapValue)?;
+        }
+        self.indent = saved;
+        Ok(())
+    }
+
+    /// go-yaml v2 `encoder.stringv`: the style it asks the emitter for.
+    fn string_style(&self, s: &str) -> Style {
+        if s.contains('\n') {
+            Style::Literal
+        } else if v2_plain_is_string(s) {
+            Style::Plain
+        } else {
+            Style::Double
+        }
+    }
+
+    fn string(&mut self, s: &str, ctx: Ctx) -> Result<(), Error> {
+        let s = json_round_trip(s)?;
+        let a = analyze(&s);
+        let style = self.string_style(&s);
+        self.scalar(&s, style, &a, ctx);
+        Ok(())
+    }
+
+    /// Numbers, booleans and null: plain tokens that never need quoting or folding.
+    fn plain_token(&mut self, t: &str, _ctx: Ctx) -> Result<(), Error> {
+        if !self.whitespace {
+            self.put(b' ');
+        }
+        self.out.extend_from_slice(t.as_bytes());
+        self.column += t.len();
+        self.whitespace = false;
+        self.indention = false;
+        Ok(())
+    }
+
+    /// libyaml's `select_scalar_style` + `process_scalar`.
+    fn scalar(&mut self, s: &str, requested: Style, a: &Analysis, ctx: Ctx) {
+        let simple_key = ctx == Ctx::SimpleKey;
+        let mut style = requested;
+        if simple_key && a.multiline {
+            style = Style::Double;
+        }
+        if style == Style::Plain {
+            if !a.block_plain_allowed {
+                style = Style::Single;
+            }
+            if s.is_empty() && simple_key {
+                style = Style::Single;
+            }
+        }
+        if style == Style::Single && !a.single_quoted_allowed {
+            style = Style::Double;
+        }
+        if style == Style::Literal && (!a.block_allowed || simple_key) {
+            style = Style::Double;
+        }
+        let _ = a.flow_plain_allowed;
+        let saved = self.indent;
+        self.increase_indent(true, false);
+        let allow_breaks = !simple_key;
+        match style {
+            Style::Plain => self.write_plain(s, allow_breaks),
+            Style::Single => self.write_single(s, allow_breaks),
+            Style::Double => self.write_double(s, allow_breaks),
+            Style::Literal => self.write_literal(s),
+        }
+        self.indent = saved;
+    }
+
+    fn write_plain(&mut self, s: &str, allow_breaks: bool) {
+        if !self.whitespace {
+            self.put(b' ');
+        }
+        let b = s.as_bytes();
+        // Fast path: nothing to fold.
+        if !allow_breaks || self.column + s.len() <= BEST_WIDTH || !b.contains(&b' ') {
+            if b.is_ascii() {
+                self.out.extend_from_slice(b);
+                self.column += b.len();
+            } else {
+                self.out.extend_from_slice(b);
+                self.column += s.chars().count();
+            }
+        } else {
+            let mut spaces = false;
+            let mut i = 0;
+            while i < b.len() {
+                if b[i] == b' ' {
+                    if allow_breaks
+                        && !spaces
+                        && self.column > BEST_WIDTH
+                        && b.get(i + 1) != Some(&b' ')
+                    {
+                        self.write_indent();
+                        i += 1;
+                    } else {
+                        self.write_char(b, &mut i);
+                    }
+                    spaces = true;
+                } else {
+                    self.write_char(b, &mut i);
+                    self.indention = false;
+                    spaces = false;
+                }
+            }
+        }
+        self.whitespace = false;
+        self.indention = false;
+    }
+
+    fn write_single(&mut self, s: &str, allow_breaks: bool) {
+        self.write_indicator(b"'", true, false, false);
+        let b = s.as_bytes();
+        let mut spaces = false;
+        let mut breaks = false;
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b' ' {
+                if allow_breaks
+                    && !spaces
+                    && self.column > BEST_WIDTH
+                    && i != 0
+                    && i != b.len() - 1
+                    && b.get(i + 1) != Some(&b' ')
+                {
+                    self.write_indent();
+                    i += 1;
+                } else {
+                    self.write_char(b, &mut i);
+                }
+                spaces = true;
+            } else if is_break_at(b, i) {
+                if !breaks && b[i] == b'\n' {
+                    self.put_break();
+                }
+                self.write_break(b, &mut i);
+                self.indention = true;
+                breaks = true;
+            } else {
+                if breaks {
+                    self.write_indent();
+                }
+                if b[i] == b'\'' {
+                    self.put(b'\'');
+                }
+                self.write_char(b, &mut i);
+                self.indention = false;
+                spaces = false;
+                breaks = false;
+            }
+        }
+        if breaks {
+            self.write_indent();
+        }
+        self.write_indicator(b"'", false, false, false);
+        self.whitespace = false;
+        self.indention = false;
+    }
+
+    fn write_double(&mut self, s: &str, allow_breaks: bool) {
+        self.write_indicator(b"\"", true, false, false);
+        let b = s.as_bytes();
+        // go-yaml v2 checks for a BOM at the start of the string, not at each position, so a
+        // leading BOM escapes every character (fixture unicode-bom-in-string).
+        let bom = b.starts_with(&[0xEF, 0xBB, 0xBF]);
+        let mut spaces = false;
+        let mut i = 0;
+        while i < b.len() {
+            let c = b[i];
+            if bom || !is_printable_at(b, i) || is_break_at(b, i) || c == b'"' || c == b'\\' {
+                let w = width(c).min(b.len() - i);
+                let mut v: u32 = match w {
+                    1 => (c & 0x7F) as u32,
+                    2 => (c & 0x1F) as u32,
+                    3 => (c & 0x0F) as u32,
+                    _ => (c & 0x07) as u32,
+                };
+                for k in 1..w {
+                    v = (v << 6) + (b[i + k] & 0x3F) as u32;
+                }
+                i += w;
+                self.put(b'\\');
+                let short = match v {
+                    0x00 => Some(b'0'),
+                    0x07 => Some(b'a'),
+                    0x08 => Some(b'b'),
+                    0x09 => Some(b't'),
+                    0x0A => Some(b'n'),
+                    0x0B => Some(b'v'),
+                    0x0C => Some(b'f'),
+                    0x0D => Some(b'r'),
+                    0x1B => Some(b'e'),
+                    0x22 => Some(b'"'),
+                    0x5C => Some(b'\\'),
+                    0x85 => Some(b'N'),
+                    0xA0 => Some(b'_'),
+                    0x2028 => Some(b'L'),
+                    0x2029 => Some(b'P'),
+                    _ => None,
+                };
+                match short {
+                    Some(ch) => self.put(ch),
+                    None => {
+                        let (ind, digits) = if v <= 0xFF {
+                            (b'x', 2)
+                        } else if v <= 0xFFFF {
+                            (b'u', 4)
+                        } else {
+                            (b'U', 8)
+                        };
+                        self.put(ind);
+                        for k in (0..digits).rev() {
+                            let d = ((v >> (k * 4)) & 0xF) as u8;
+                            self.put(if d < 10 { b'0' + d } else { b'A' + d - 10 });
+                        }
+                    }
+                }
+                spaces = false;
+            } else if c == b' ' {
+                if allow_breaks && !spaces && self.column > BEST_WIDTH && i > 0 && i < b.len() - 1 {
+                    self.write_indent();
+                    if b.get(i + 1) == Some(&b' ') {
+                        self.put(b'\\');
+                    }
+                    i += 1;
+                } else {
+                    self.write_char(b, &mut i);
+                }
+                spaces = true;
+            } else {
+                self.write_char(b, &mut i);
+                spaces = false;
+            }
+        }
+        self.write_indicator(b"\"", false, false, false);
+        self.whitespace = false;
+        self.indention = false;
+    }
+
+    fn write_literal(&mut self, s: &str) {
+        self.write_indicator(b"|", true, false, false);
+        let b = s.as_bytes();
+        // Block scalar hints: an explicit indentation when the text starts with a space or a
+        // break; chomping from the trailing breaks.
+        if !b.is_empty() && (b[0] == b' ' || is_break_at(b, 0)) {
+            self.write_indicator(b"2", false, false, false);
+        }
+        let chomp: Option<&[u8]> = if b.is_empty() {
+            Some(b"-")
+        } else {
+            let mut i = b.len() - 1;
+            while i > 0 && b[i] & 0xC0 == 0x80 {
+                i -= 1;
+            }
+            if !is_break_at(b, i) {
+                Some(b"-")
+            } else if i == 0 {
+                Some(b"+")
+            } else {
+                i -= 1;
+                while i > 0 && b[i] & 0xC0 == 0x80 {
+                    i -= 1;
+                }
+                if is_break_at(b, i) {
+                    Some(b"+")
+                } else {
+                    None
+                }
+            }
+        };
+        if let Some(ch) = chomp {
+            self.write_indicator(ch, false, false, false);
+        }
+        self.put_break();
+        self.indention = true;
+        self.whitespace = true;
+        let mut breaks = true;
+        let mut i = 0;
+        while i < b.len() {
+            if is_break_at(b, i) {
+                self.write_break(b, &mut i);
+                self.indention = true;
+                breaks = true;
+            } else {
+                if breaks {
+                    self.write_indent();
+                }
+                self.write_char(b, &mut i);
+                self.indention = false;
+                breaks = false;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn emit(v: Value) -> String {
+        to_string(&v).unwrap()
+    }
+
+    #[test]
+    fn go_float_format() {
+        assert_eq!(format_go_float(1.5e-7), "1.5e-07");
+        assert_eq!(format_go_float(1e-6), "1e-06");
+        assert_eq!(format_go_float(1e21), "1e+21");
+        assert_eq!(format_go_float(1.5e300), "1.5e+300");
+        assert_eq!(format_go_float(std::f64::consts::PI), "3.141592653589793");
+        assert_eq!(format_go_float(0.0001), "0.0001");
+        assert_eq!(format_go_float(1234567.5), "1.2345675e+06");
+        assert_eq!(format_number(&Number::from_f64(1e20).unwrap()), "1e+20");
+        assert_eq!(format_number(&Number::from_f64(1.0).unwrap()), "1");
+        assert_eq!(format_number(&Number::from_f64(-0.0).unwrap()), "0");
+    }
+
+    #[test]
+    fn layout_matches_go_yaml_v2() {
+        let v = json!({"kind": "A", "spec": {"list": ["a", {"b": 1, "c": [1, [2, 3]]}], "empty": {}, "none": []}});
+        assert_eq!(
+            emit(v),
+            "kind: A\nspec:\n  empty: {}\n  list:\n  - a\n  - b: 1\n    c:\n    - 1\n    - - 2\n      - 3\n  none: []\n"
+        );
+    }
+
+    #[test]
+    fn quoting_rules() {
+        let v = json!({"a": "yes", "b": "123", "c": ": x", "d": "it's", "e": "a\tb", "f": "", "g": "😀"});
+        assert_eq!(
+            emit(v),
+            "a: \"yes\"\nb: \"123\"\nc: ': x'\nd: it's\ne: \"a\\tb\"\nf: \"\"\ng: \"\\U0001F600\"\n"
+        );
+    }
+
+    #[test]
+    fn literal_blocks() {
+        let v = json!({"a": "x\ny\n", "b": "x\ny", "c": "x\n\n", "d": " x\n"});
+        assert_eq!(
+            emit(v),
+            "a: |\n  x\n  y\nb: |-\n  x\n  y\nc: |+\n  x\n\nd: |2\n   x\n"
+        );
+    }
+
+    #[test]
+    fn folds_after_column_80() {
+        let words = vec!["word"; 30].join(" ");
+        let out = emit(json!({ "k": words }));
+        let first = out.lines().next().unwrap();
+        assert!(first.len() > 80 && first.len() < 90, "{out}");
+        assert!(out.lines().nth(1).unwrap().starts_with("  word"), "{out}");
+    }
+}

@@ -1,0 +1,669 @@
+//! Reading YAML bytes into the document model, the way kustomize reads them.
+//!
+//! kustomize (kyaml's `ByteReader`) first replaces every CRLF with LF, then splits the text
+//! at the regular expression `\n---.*\n` (text after `---` on that line must be a comment),
+//! and parses only the first YAML document of each piece with go-yaml v3. This module does
+//! the same with `libyaml-safer`'s event parser (go-yaml is a port of libyaml, so the two
+//! accept and reject the same syntax) and builds `serde_json::Value` trees directly from
+//! the events, resolving plain scalars with [`super::resolve`].
+//!
+//! Anchors and aliases are expanded, `<<` merge keys applied (explicit keys win), duplicate
+//! keys and non-string keys rejected. Alias expansion and nesting depth are bounded by
+//! [`Limits`], so a "billion laughs" document is an error, not an out-of-memory.
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use libyaml_safer::{EventData, Parser, ScalarStyle};
+use serde_json::{Map, Number, Value};
+
+use super::resolve::{resolve_plain, Dialect, Resolved};
+use super::Error;
+
+/// Bounds that keep hostile input from exhausting memory or stack.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Deepest nesting of maps and sequences.
+    pub max_depth: usize,
+    /// Most nodes that alias expansion may create in one file.
+    pub max_alias_nodes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 1000,
+            max_alias_nodes: 1_000_000,
+        }
+    }
+}
+
+/// One document of a stream, with the 1-based line where its text starts.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub value: Value,
+    pub line: usize,
+}
+
+/// Reads a resource stream the way kustomize does: CRLF to LF, split at `---` lines, first
+/// document of each piece, empty and null documents dropped.
+pub fn read_stream(bytes: &[u8], limits: Limits) -> Result<Vec<Document>, Error> {
+    let text = normalize_input(bytes)?;
+    let mut docs = Vec::new();
+    for piece in split_documents(&text)? {
+        if let Some(value) = read_first_document(piece.text, Dialect::V3, limits)
+            .map_err(|e| e.shifted(piece.line - 1))?
+        {
+            if !value.is_null() {
+                docs.push(Document {
+                    value,
+                    line: piece.line,
+                });
+            }
+        }
+    }
+    Ok(docs)
+}
+
+/// Reads a single YAML document (the first one) with the given dialect. `Ok(None)` for an
+/// empty stream.
+pub fn read_document(
+    bytes: &[u8],
+    dialect: Dialect,
+    limits: Limits,
+) -> Result<Option<Value>, Error> {
+    let text = normalize_input(bytes)?;
+    read_first_document(&text, dialect, limits)
+}
+
+/// UTF-16 (with BOM) is transcoded; CRLF becomes LF as in kyaml.
+fn normalize_input(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, Error> {
+    let utf16 = match bytes {
+        [0xFF, 0xFE, rest @ ..] => Some((rest, false)),
+        [0xFE, 0xFF, rest @ ..] => Some((rest, true)),
+        _ => None,
+    };
+    let decoded: std::borrow::Cow<[u8]> = if let Some((rest, big_endian)) = utf16 {
+        let units: Vec<u16> = rest
+            .chunks(2)
+            .map(|c| {
+                let pair = [c[0], *c.get(1).unwrap_or(&0)];
+                if big_endian {
+                    u16::from_be_bytes(pair)
+                } else {
+                    u16::from_le_bytes(pair)
+                }
+            })
+            .collect();
+        let s = String::from_utf16(&units).map_err(|_| Error::new("invalid UTF-16 input"))?;
+        std::borrow::Cow::Owned(s.into_bytes())
+    } else {
+        std::borrow::Cow::Borrowed(bytes)
+    };
+    if memfind(&decoded, b"\r\n").is_some() {
+        let mut out = Vec::with_capacity(decoded.len());
+        let mut i = 0;
+        while i < decoded.len() {
+            if decoded[i] == b'\r' && decoded.get(i + 1) == Some(&b'\n') {
+                i += 1;
+                continue;
+            }
+            out.push(decoded[i]);
+            i += 1;
+        }
+        return Ok(std::borrow::Cow::Owned(out));
+    }
+    Ok(decoded)
+}
+
+fn memfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// A piece of the input between `---` separators, and its 1-based first line.
+pub struct Piece<'a> {
+    pub text: &'a [u8],
+    pub line: usize,
+}
+
+/// kyaml's `splitDocuments`: separators are `\n---<anything but newline>\n`; the text after
+/// `---` must be empty or a comment. Each piece but the last keeps a trailing newline.
+pub fn split_documents(text: &[u8]) -> Result<Vec<Piece<'_>>, Error> {
+    let mut pieces = Vec::new();
+    if text.is_empty() {
+        return Ok(pieces);
+    }
+    let mut prev = 0;
+    let mut prev_line = 1;
+    let mut line = 1; // line number at `search`
+    let mut search = 0;
+    while let Some(off) = find_separator(&text[search..]) {
+        let start = search + off; // index of the '\n' before ---
+        let end = match text[start + 4..].iter().position(|&c| c == b'\n') {
+            Some(e) => start + 4 + e + 1,
+            None => break, // the regex needs the closing newline
+        };
+        let rest = &text[start + 4..end - 1];
+        let trimmed = trim_space(rest);
+        if !trimmed.is_empty() && trimmed[0] != b'#' {
+            let sep = String::from_utf8_lossy(trim_space(&text[start..end]));
+            line += count_newlines(&text[search..start]) + 1;
+            return Err(Error::at(
+                format!("invalid document separator: {sep}"),
+                line,
+                1,
+            ));
+        }
+        line += count_newlines(&text[search..end]);
+        // The piece keeps the newline that starts the separator (kyaml appends "\n").
+        pieces.push(Piece {
+            text: &text[prev..start + 1],
+            line: prev_line,
+        });
+        prev = end;
+        prev_line = line;
+        search = end;
+    }
+    pieces.push(Piece {
+        text: &text[prev..],
+        line: prev_line,
+    });
+    Ok(pieces)
+}
+
+fn find_separator(text: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(p) = text[i..].iter().position(|&c| c == b'\n') {
+        let at = i + p;
+        if text[at + 1..].starts_with(b"---") {
+            return Some(at);
+        }
+        i = at + 1;
+    }
+    None
+}
+
+fn count_newlines(b: &[u8]) -> usize {
+    b.iter().filter(|&&c| c == b'\n').count()
+}
+
+fn trim_space(b: &[u8]) -> &[u8] {
+    let is_space = |c: &u8| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0B | 0x0C);
+    let start = b.iter().position(|c| !is_space(c)).unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !is_space(c))
+        .map_or(start, |e| e + 1);
+    &b[start..end]
+}
+
+enum Frame {
+    Map {
+        map: Map<String, Value>,
+        key: Option<String>,
+        merge_key: bool,
+        merges: Vec<Value>,
+        anchor: Option<String>,
+    },
+    Seq {
+        items: Vec<Value>,
+        anchor: Option<String>,
+    },
+}
+
+struct Builder {
+    dialect: Dialect,
+    limits: Limits,
+    stack: Vec<Frame>,
+    anchors: HashMap<String, (Value, usize)>,
+    alias_nodes: usize,
+    root: Option<Value>,
+}
+
+fn mark_error(msg: impl Into<String>, mark: libyaml_safer::Mark) -> Error {
+    Error::at(msg.into(), mark.line as usize + 1, mark.column as usize + 1)
+}
+
+/// Parses the first document of `text`. `None` when there is none.
+fn read_first_document(
+    text: &[u8],
+    dialect: Dialect,
+    limits: Limits,
+) -> Result<Option<Value>, Error> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    if let Err(e) = std::str::from_utf8(text) {
+        let (line, col) = line_col(text, e.valid_up_to());
+        return Err(Error::at("invalid UTF-8 in input".to_string(), line, col));
+    }
+    let mut parser = Parser::new();
+    parser.set_input(text);
+    let mut b = Builder {
+        dialect,
+        limits,
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        alias_nodes: 0,
+        root: None,
+    };
+    let mut in_doc = false;
+    loop {
+        let ev = parser.parse().map_err(|e| convert_error(&e, text))?;
+        let mark = ev.start_mark;
+        match ev.data {
+            EventData::StreamStart { .. } => {}
+            EventData::StreamEnd => return Ok(None),
+            EventData::DocumentStart { .. } => in_doc = true,
+            EventData::DocumentEnd { .. } => return Ok(Some(b.root.take().unwrap_or(Value::Null))),
+            EventData::Alias { anchor } => {
+                let (value, count) = match b.anchors.get(&anchor) {
+                    Some(v) => v,
+                    None => {
+                        return Err(mark_error(
+                            format!("unknown anchor '{anchor}' referenced"),
+                            mark,
+                        ))
+                    }
+                };
+                b.alias_nodes += count;
+                if b.alias_nodes > b.limits.max_alias_nodes {
+                    return Err(mark_error(
+                        format!(
+                            "alias expansion exceeds {} nodes (a recursive-alias \"billion laughs\" document?)",
+                            b.limits.max_alias_nodes
+                        ),
+                        mark,
+                    ));
+                }
+                let v = value.clone();
+                b.add(v, None, None, mark)?;
+            }
+            EventData::Scalar {
+                anchor,
+                tag,
+                value,
+                style,
+                ..
+            } => {
+                b.scalar(value, tag, style, anchor, mark)?;
+            }
+            EventData::SequenceStart { anchor, .. } => {
+                b.push(
+                    Frame::Seq {
+                        items: Vec::new(),
+                        anchor,
+                    },
+                    mark,
+                )?;
+            }
+            EventData::MappingStart { anchor, .. } => {
+                b.push(
+                    Frame::Map {
+                        map: Map::new(),
+                        key: None,
+                        merge_key: false,
+                        merges: Vec::new(),
+                        anchor,
+                    },
+                    mark,
+                )?;
+            }
+            EventData::SequenceEnd | EventData::MappingEnd => {
+                let frame = match b.stack.pop() {
+                    Some(f) => f,
+                    None => return Err(mark_error("unbalanced collection end", mark)),
+                };
+                let (value, anchor) = match frame {
+                    Frame::Seq { items, anchor } => (Value::Array(items), anchor),
+                    Frame::Map {
+                        mut map,
+                        merges,
+                        anchor,
+                        ..
+                    } => {
+                        for source in merges {
+                            merge_into(&mut map, source, mark)?;
+                        }
+                        (Value::Object(map), anchor)
+                    }
+                };
+                b.add(value, anchor, None, mark)?;
+            }
+        }
+        let _ = in_doc;
+    }
+}
+
+/// Applies one `<<` source: keys already present (explicit, or from an earlier source) win.
+fn merge_into(
+    map: &mut Map<String, Value>,
+    source: Value,
+    mark: libyaml_safer::Mark,
+) -> Result<(), Error> {
+    match source {
+        Value::Object(m) => {
+            for (k, v) in m {
+                map.entry(k).or_insert(v);
+            }
+            Ok(())
+        }
+        Value::Array(items) => {
+            for item in items {
+                match item {
+                    Value::Object(_) => merge_into(map, item, mark)?,
+                    _ => {
+                        return Err(mark_error(
+                            "map merge requires map or sequence of maps as the value",
+                            mark,
+                        ))
+                    }
+                }
+            }
+            Ok(())
+        }
+        _ => Err(mark_error(
+            "map merge requires map or sequence of maps as the value",
+            mark,
+        )),
+    }
+}
+
+fn count_nodes(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => 1 + a.iter().map(count_nodes).sum::<usize>(),
+        Value::Object(m) => 1 + m.values().map(count_nodes).sum::<usize>(),
+        _ => 1,
+    }
+}
+
+const TAG_PREFIX: &str = "tag:yaml.org,2002:";
+
+impl Builder {
+    fn push(&mut self, frame: Frame, mark: libyaml_safer::Mark) -> Result<(), Error> {
+        if let Some(Frame::Map { key: None, .. }) = self.stack.last() {
+            return Err(mark_error(
+                "a map or sequence cannot be a mapping key",
+                mark,
+            ));
+        }
+        if self.stack.len() >= self.limits.max_depth {
+            return Err(mark_error(
+                format!("nesting deeper than {} levels", self.limits.max_depth),
+                mark,
+            ));
+        }
+        self.stack.push(frame);
+        Ok(())
+    }
+
+    fn scalar(
+        &mut self,
+        text: String,
+        tag: Option<String>,
+        style: ScalarStyle,
+        anchor: Option<String>,
+        mark: libyaml_safer::Mark,
+    ) -> Result<(), Error> {
+        let plain = style == ScalarStyle::Plain;
+        // A mapping key: must be a string (or the merge key).
+        if let Some(Frame::Map {
+            key: key @ None,
+            merge_key,
+            ..
+        }) = self.stack.last_mut()
+        {
+            if plain && tag.is_none() && text == "<<" {
+                *merge_key = true;
+                *key = Some(text);
+                return Ok(());
+            }
+            let k = match scalar_value(&text, tag.as_deref(), plain, self.dialect)
+                .map_err(|m| mark_error(m, mark))?
+            {
+                Value::String(s) => s,
+                other if self.dialect == Dialect::V2 => match other {
+                    Value::Null => "null".to_string(),
+                    Value::Number(n) => super::emit::format_number(&n),
+                    v => v.to_string(),
+                },
+                _ => {
+                    return Err(mark_error(
+                        format!("non-string map key {text:?}: kustomize accepts only string keys"),
+                        mark,
+                    ))
+                }
+            };
+            if let Some(a) = anchor {
+                self.anchors.insert(a, (Value::String(k.clone()), 1));
+            }
+            *key = Some(k);
+            return Ok(());
+        }
+        let v = scalar_value(&text, tag.as_deref(), plain, self.dialect)
+            .map_err(|m| mark_error(m, mark))?;
+        self.add(v, anchor, Some(&text), mark)
+    }
+
+    fn add(
+        &mut self,
+        value: Value,
+        anchor: Option<String>,
+        _text: Option<&str>,
+        mark: libyaml_safer::Mark,
+    ) -> Result<(), Error> {
+        if let Some(a) = anchor {
+            let n = count_nodes(&value);
+            self.anchors.insert(a, (value.clone(), n));
+        }
+        match self.stack.last_mut() {
+            None => {
+                self.root = Some(value);
+            }
+            Some(Frame::Seq { items, .. }) => items.push(value),
+            Some(Frame::Map {
+                map,
+                key,
+                merge_key,
+                merges,
+                ..
+            }) => match key.take() {
+                None => {
+                    // An alias used as a key.
+                    match value {
+                        Value::String(s) => *key = Some(s),
+                        _ => return Err(mark_error("non-string map key", mark)),
+                    }
+                }
+                Some(k) => {
+                    if *merge_key {
+                        *merge_key = false;
+                        merges.push(value);
+                    } else if map.contains_key(&k) {
+                        if self.dialect == Dialect::V2 {
+                            map.insert(k, value);
+                        } else {
+                            return Err(mark_error(
+                                format!("mapping key {k:?} already defined"),
+                                mark,
+                            ));
+                        }
+                    } else {
+                        map.insert(k, value);
+                    }
+                }
+            },
+        }
+        Ok(())
+    }
+}
+
+/// The value of one scalar, by tag and style (go-yaml v3's `decoder.scalar`).
+fn scalar_value(
+    text: &str,
+    tag: Option<&str>,
+    plain: bool,
+    dialect: Dialect,
+) -> Result<Value, String> {
+    let short = tag.map(|t| {
+        t.strip_prefix(TAG_PREFIX)
+            .map(|s| format!("!!{s}"))
+            .unwrap_or_else(|| t.to_string())
+    });
+    match short.as_deref() {
+        None if plain => Ok(resolved_value(resolve_plain(text, dialect), text)?),
+        None | Some("!") | Some("!!str") => Ok(Value::String(text.to_string())),
+        Some("!!binary") => {
+            let cleaned: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(cleaned.as_bytes())
+                .map_err(|_| format!("!!binary value contains invalid base64 data: {text:?}"))?;
+            Ok(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        }
+        Some(t @ ("!!int" | "!!float" | "!!bool" | "!!null" | "!!timestamp")) => {
+            let r = resolve_plain(text, dialect);
+            let ok = matches!(
+                (t, &r),
+                ("!!int", Resolved::Int(_) | Resolved::UInt(_))
+                    | (
+                        "!!float",
+                        Resolved::Float(_) | Resolved::Int(_) | Resolved::UInt(_)
+                    )
+                    | ("!!bool", Resolved::Bool(_))
+                    | ("!!null", Resolved::Null)
+                    | ("!!timestamp", Resolved::Timestamp(_))
+            );
+            if !ok {
+                return Err(format!("cannot decode {text:?} as a {t}"));
+            }
+            let r = match (t, r) {
+                ("!!float", Resolved::Int(i)) => Resolved::Float(i as f64),
+                ("!!float", Resolved::UInt(u)) => Resolved::Float(u as f64),
+                (_, r) => r,
+            };
+            resolved_value(r, text)
+        }
+        // Unknown and local tags are dropped; the scalar keeps its text.
+        Some(_) => Ok(Value::String(text.to_string())),
+    }
+}
+
+fn resolved_value(r: Resolved, text: &str) -> Result<Value, String> {
+    Ok(match r {
+        Resolved::Null => Value::Null,
+        Resolved::Bool(b) => Value::Bool(b),
+        Resolved::Int(i) => Value::Number(i.into()),
+        Resolved::UInt(u) => Value::Number(u.into()),
+        Resolved::Float(f) => match Number::from_f64(f) {
+            Some(n) => Value::Number(n),
+            // kustomize's JSON round trip fails here too ("json: unsupported value: +Inf").
+            None => {
+                return Err(format!(
+                    "unsupported value {text}: infinity and NaN cannot be written as JSON"
+                ))
+            }
+        },
+        Resolved::Timestamp(s) => Value::String(s),
+        Resolved::Str | Resolved::Merge => Value::String(text.to_string()),
+    })
+}
+
+fn line_col(text: &[u8], offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = count_newlines(before) + 1;
+    let col = before.len()
+        - before
+            .iter()
+            .rposition(|&c| c == b'\n')
+            .map_or(0, |p| p + 1)
+        + 1;
+    (line, col)
+}
+
+fn convert_error(e: &libyaml_safer::Error, text: &[u8]) -> Error {
+    let mut msg = e.problem().to_string();
+    if let Some(ctx) = e.context() {
+        msg = format!("{msg} {ctx}");
+    }
+    match e.problem_mark() {
+        Some(m) => Error::at(msg, m.line as usize + 1, m.column as usize + 1),
+        None => {
+            let s = e.to_string();
+            // Reader errors carry only a byte offset in their message.
+            let offset = s
+                .split_whitespace()
+                .filter_map(|w| w.parse::<usize>().ok())
+                .next()
+                .unwrap_or(0);
+            let (line, col) = line_col(text, offset);
+            Error::at(msg, line, col)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(s: &str) -> Vec<Value> {
+        read_stream(s.as_bytes(), Limits::default())
+            .unwrap()
+            .into_iter()
+            .map(|d| d.value)
+            .collect()
+    }
+
+    #[test]
+    fn splits_like_kyaml() {
+        let docs = read("a: 1\n---\nb: 2\n--- # comment\nc: 3\n");
+        assert_eq!(docs.len(), 3);
+        assert_eq!(docs[2]["c"], 3);
+    }
+
+    #[test]
+    fn separator_with_content_is_an_error() {
+        let e = read_stream(b"a: 1\n--- !!map\nb: 2\n", Limits::default()).unwrap_err();
+        assert!(e.to_string().contains("invalid document separator"), "{e}");
+        assert_eq!(e.line, Some(2));
+    }
+
+    #[test]
+    fn merge_keys_explicit_wins() {
+        let docs = read("base: &b {x: 1, y: 2}\nm:\n  x: 9\n  <<: *b\n");
+        assert_eq!(docs[0]["m"]["x"], 9);
+        assert_eq!(docs[0]["m"]["y"], 2);
+    }
+
+    #[test]
+    fn billion_laughs_is_an_error() {
+        let mut s = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let prev = i - 1;
+            s.push_str(&format!("a{i}: &a{i} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"));
+        }
+        let e = read_stream(s.as_bytes(), Limits::default()).unwrap_err();
+        assert!(e.to_string().contains("alias expansion"), "{e}");
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error() {
+        let s = "[".repeat(5000);
+        assert!(read_stream(s.as_bytes(), Limits::default()).is_err());
+    }
+
+    #[test]
+    fn duplicate_key_names_line() {
+        let e = read_stream(b"a: 1\nb: 2\na: 3\n", Limits::default()).unwrap_err();
+        assert_eq!(e.line, Some(3));
+    }
+
+    #[test]
+    fn quoted_scalars_stay_strings() {
+        let docs = read("a: \"012\"\nb: 012\nc: !!str 1\nd: !!int \"12\"\ne: !!binary aGVsbG8=\n");
+        assert_eq!(docs[0]["a"], "012");
+        assert_eq!(docs[0]["b"], 10);
+        assert_eq!(docs[0]["c"], "1");
+        assert_eq!(docs[0]["d"], 12);
+        assert_eq!(docs[0]["e"], "hello");
+    }
+}

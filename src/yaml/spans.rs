@@ -1,0 +1,1 @@
+//! Scalar positions and styles in the original bytes (for in-place edits by the setters).
