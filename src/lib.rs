@@ -1,2 +1,3 @@
 //! rustomize: a Kustomize rendering engine.
+pub mod schema;
 pub mod yaml;
