@@ -45,7 +45,7 @@ pub struct Kustomization {
     pub common_annotations: Option<StringMap>,
     #[serde(alias = "patchesstrategicmerge")]
     pub patches_strategic_merge: Option<Vec<String>>,
-    #[serde(alias = "patchesjson6902")]
+    #[serde(alias = "patchesjson6902", alias = "patchesJSON6902")]
     pub patches_json6902: Option<Vec<Patch>>,
     pub patches: Option<Vec<Patch>>,
     pub images: Option<Vec<Image>>,

@@ -24,6 +24,7 @@ pub mod build;
 pub mod error;
 pub mod fieldspec;
 pub mod fs;
+pub mod generate;
 pub mod kustomization;
 pub mod resource;
 pub mod schema;

@@ -398,6 +398,34 @@ impl Resource {
             .as_str()
     }
 
+    /// kustomize's `CopyMergeMetaDataFieldsFrom(old)`: labels and annotations merged (this
+    /// resource's win), name, namespace and build history taken from `old`; the name hash
+    /// stays only if both wanted it.
+    pub fn take_identity_from(&mut self, old: &Resource) {
+        for field in ["labels", "annotations"] {
+            let old_map = string_map(old.obj.get("metadata").and_then(|m| m.get(field)));
+            let mut merged = old_map;
+            merged.extend(string_map(
+                self.obj.get("metadata").and_then(|m| m.get(field)),
+            ));
+            self.set_meta_map(field, merged);
+        }
+        let name = old.name().to_string();
+        self.set_name(&name);
+        let ns = old.namespace().to_string();
+        self.set_namespace(&ns);
+        let needs_hash = self.generated.is_some_and(|g| g.needs_hash);
+        self.generated = old.generated.map(|g| Generated {
+            needs_hash: g.needs_hash && needs_hash,
+            ..g
+        });
+        self.prev_ids = old.prev_ids.clone();
+        self.prefixes = old.prefixes.clone();
+        self.suffixes = old.suffixes.clone();
+        self.ref_by = old.ref_by.clone();
+        self.ref_var_names = old.ref_var_names.clone();
+    }
+
     /// kustomize's `SetLabels`/`SetAnnotations`: replaces the map; an empty map removes the
     /// field.
     pub fn set_meta_map(&mut self, field: &str, m: Map<String, Value>) {
@@ -426,6 +454,24 @@ pub fn ensure_object(v: &mut Value) -> &mut Map<String, Value> {
 pub enum ResMapError {
     #[error("may not add resource with an already registered id: {0}")]
     Conflict(ResId),
+    #[error("{0}")]
+    Absorb(String),
+}
+
+/// A map's entries as strings (kustomize's `GetDataMap`).
+fn string_map(v: Option<&Value>) -> Map<String, Value> {
+    match v {
+        Some(Value::Object(m)) => m
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    Value::String(crate::transform::scalar_text(v).unwrap_or_default()),
+                )
+            })
+            .collect(),
+        _ => Map::new(),
+    }
 }
 
 /// Resources in order, indexed by current id.
@@ -491,6 +537,56 @@ impl ResMap {
         self.index.entry(key).or_default().push(self.items.len());
         self.items.push(r);
         Ok(())
+    }
+
+    /// kustomize's `AbsorbAll` for one generated resource: append it (behavior `create`), or
+    /// merge it into / let it replace the one resource any of whose ids equals its id.
+    pub fn absorb(&mut self, mut r: Resource) -> Result<(), ResMapError> {
+        let id = r.cur_id();
+        let behavior = r.generated.map(|g| g.behavior).unwrap_or_default();
+        let hits = self.positions_by_any_id(|x| x.equals(&id));
+        match hits.as_slice() {
+            [] => match behavior {
+                Behavior::Create => self.append(r),
+                _ => Err(ResMapError::Absorb(format!(
+                    "id {id} does not exist; cannot merge or replace"
+                ))),
+            },
+            [i] => {
+                let old = &self.items[*i];
+                match behavior {
+                    Behavior::Create => {
+                        return Err(ResMapError::Absorb(format!(
+                            "id {id} exists; behavior must be merge or replace"
+                        )))
+                    }
+                    Behavior::Replace => r.take_identity_from(old),
+                    Behavior::Merge => {
+                        let origin = old.origin.clone();
+                        r.take_identity_from(old);
+                        for field in ["data", "binaryData"] {
+                            let mut merged = string_map(old.obj.get(field));
+                            merged.extend(string_map(r.obj.get(field)));
+                            let obj = ensure_object(&mut r.obj);
+                            obj.remove(field);
+                            if !merged.is_empty() {
+                                obj.insert(field.to_string(), Value::Object(merged));
+                            }
+                        }
+                        if origin.is_some() {
+                            r.origin = origin;
+                        }
+                    }
+                }
+                let i = *i;
+                self.items[i] = r;
+                self.reindex();
+                Ok(())
+            }
+            _ => Err(ResMapError::Absorb(format!(
+                "found multiple objects that could accept merge of {id}"
+            ))),
+        }
     }
 
     pub fn append_all(&mut self, other: ResMap) -> Result<(), ResMapError> {

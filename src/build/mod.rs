@@ -19,6 +19,7 @@ use serde_json::Value;
 use crate::error::Error;
 use crate::fieldspec::{FieldSpec, TransformerConfig};
 use crate::fs::{FileSystem, LoadError, LoadRestrictor, Loader};
+use crate::generate;
 use crate::kustomization::{self, Kustomization, Var};
 use crate::resource::{ResMap, Resource, Source};
 use crate::transform;
@@ -63,6 +64,9 @@ impl Default for Options {
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 /// The kustomize version this crate reproduces.
 pub const KUSTOMIZE_VERSION: &str = "v5.5.0";
+/// The version kustomize reports in the managed-by label. The oracle is kubectl, whose
+/// embedded kustomize is a development build and says `(devel)`.
+pub const KUSTOMIZE_BUILD_VERSION: &str = "(devel)";
 
 /// Builds the kustomization in `dir` and returns the resources in output order.
 pub fn build(fs: Arc<dyn FileSystem>, dir: &Path, opts: &Options) -> Result<ResMap, Error> {
@@ -82,7 +86,7 @@ pub fn build(fs: Arc<dyn FileSystem>, dir: &Path, opts: &Options) -> Result<ResM
         let mut labels = kustomization::StringMap::new();
         labels.insert(
             MANAGED_BY_LABEL.into(),
-            format!("kustomize-{KUSTOMIZE_VERSION}"),
+            format!("kustomize-{KUSTOMIZE_BUILD_VERSION}"),
         );
         let spec = [FieldSpec::new(Default::default(), "metadata/labels", true)];
         transform::labels::apply(&mut m, &labels, &spec).map_err(|e| Error::Transform {
@@ -164,7 +168,22 @@ fn clean_annotations(m: &mut ResMap) {
 
 /// Steps kustomize runs once after accumulating the top-level target.
 fn finish(target: &Target, acc: &mut Accumulator) -> Result<(), Error> {
-    let _ = target;
+    // Content hashes go on generated names only now, after every overlay's changes.
+    for r in acc.resmap.resources_mut() {
+        if r.generated.is_some_and(|g| g.needs_hash) {
+            let h = generate::content_hash(r.obj());
+            r.store_previous_id();
+            let name = format!("{}-{h}", r.name());
+            r.set_name(&name);
+        }
+    }
+    acc.resmap.reindex();
+    transform::namereference::apply(&mut acc.resmap, &acc.config.name_reference).map_err(|e| {
+        Error::Transform {
+            file: target.file.clone(),
+            source: Box::new(e),
+        }
+    })?;
     // Resources marked local-config are dropped (value "false" keeps them).
     acc.resmap.retain(|r| {
         r.annotation("config.kubernetes.io/local-config")
@@ -284,23 +303,36 @@ impl Target {
     pub fn accumulate(&self, mut acc: Accumulator) -> Result<Accumulator, Error> {
         let resources = self.k.resources.clone().unwrap_or_default();
         self.accumulate_resources(&mut acc, &resources)?;
+        // kustomize's MakeTransformerConfig: the configuration files merged together, then
+        // into the defaults; the result is merged into the accumulator's config.
         let mut tc = TransformerConfig::defaults().clone();
-        for path in self.k.configurations.iter().flatten() {
-            let (p, bytes) = self.ldr.load(path).map_err(|e| Error::Load {
-                context: format!("{}: configurations", self.file.display()),
-                source: e,
-            })?;
-            let v = yaml::read_document(&bytes, yaml::Dialect::V2, yaml::Limits::default())
-                .map_err(|e| Error::Yaml {
-                    file: p.clone(),
+        if let Some(paths) = self.k.configurations.as_ref().filter(|p| !p.is_empty()) {
+            let mut files = TransformerConfig::default();
+            for path in paths {
+                let (p, bytes) = self.ldr.load(path).map_err(|e| Error::Load {
+                    context: format!("{}: configurations", self.file.display()),
                     source: e,
-                })?
-                .unwrap_or(Value::Null);
-            let c = TransformerConfig::from_value(v).map_err(|e| Error::build(p.display(), e))?;
-            tc.merge(&c).map_err(|e| Error::build(p.display(), e))?;
+                })?;
+                let v = yaml::read_document(&bytes, yaml::Dialect::V2, yaml::Limits::default())
+                    .map_err(|e| Error::Yaml {
+                        file: p.clone(),
+                        source: e,
+                    })?
+                    .unwrap_or(Value::Null);
+                let c =
+                    TransformerConfig::from_value(v).map_err(|e| Error::build(p.display(), e))?;
+                files.merge(&c).map_err(|e| Error::build(p.display(), e))?;
+            }
+            tc.merge(&files).map_err(|e| self.err(e))?;
         }
         acc.config.merge(&tc).map_err(|e| self.err(e))?;
         self.unsupported_checks()?;
+        self.run_generators(&mut acc)?;
+        // Components run after this kustomization's resources and generators, before its
+        // transformers (kustomize PR #5170).
+        for path in self.k.components.iter().flatten() {
+            acc = self.accumulate_component(acc, path)?;
+        }
         self.run_transformers(&mut acc)?;
         for v in self.k.vars.iter().flatten() {
             if acc.vars.iter().any(|x| x.name == v.name) {
@@ -317,18 +349,6 @@ impl Target {
         let mut missing = Vec::new();
         if k.crds.as_ref().is_some_and(|v| !v.is_empty()) {
             missing.push("crds");
-        }
-        if k.config_map_generator
-            .as_ref()
-            .is_some_and(|v| !v.is_empty())
-        {
-            missing.push("configMapGenerator");
-        }
-        if k.secret_generator.as_ref().is_some_and(|v| !v.is_empty()) {
-            missing.push("secretGenerator");
-        }
-        if k.components.as_ref().is_some_and(|v| !v.is_empty()) {
-            missing.push("components");
         }
         if k.patches.as_ref().is_some_and(|v| !v.is_empty()) {
             missing.push("patches");
@@ -369,6 +389,54 @@ impl Target {
         } else {
             Err(self.err(format!("not supported yet: {}", missing.join(", "))))
         }
+    }
+
+    fn run_generators(&self, acc: &mut Accumulator) -> Result<(), Error> {
+        let k = &self.k;
+        let global = k.generator_options.as_ref();
+        let source = Source {
+            file: Arc::from(self.file.display().to_string()),
+            line: 0,
+        };
+        let kinds = [
+            (generate::Kind::ConfigMap, &k.config_map_generator),
+            (generate::Kind::Secret, &k.secret_generator),
+        ];
+        for (kind, list) in kinds {
+            for args in list.iter().flatten() {
+                let options = generate::merge_options(args.options.as_ref(), global);
+                let r = generate::generate(kind, args, options.as_ref(), &self.ldr, source.clone())
+                    .map_err(|e| {
+                        self.err(format!(
+                            "{}Generator '{}': {e}",
+                            kind.name().to_lowercase(),
+                            args.name
+                        ))
+                    })?;
+                acc.resmap
+                    .absorb(r)
+                    .map_err(|e| self.err(format!("merging from generator: {e}")))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// kustomize's `accumulateDirectory` for a component: the component's directives work on
+    /// the including kustomization's accumulator.
+    fn accumulate_component(&self, acc: Accumulator, path: &str) -> Result<Accumulator, Error> {
+        let child = self.ldr.child(path).map_err(|e| Error::Load {
+            context: format!("{}: component '{path}'", self.file.display()),
+            source: e,
+        })?;
+        let sub = Target::load(child)?;
+        if !sub.k.is_component() {
+            return Err(self.err(format!(
+                "expected kind 'Component' for path '{}' but got '{}'",
+                sub.ldr.root().display(),
+                sub.k.kind.as_deref().unwrap_or("")
+            )));
+        }
+        sub.accumulate(acc)
     }
 
     fn accumulate_resources(&self, acc: &mut Accumulator, paths: &[String]) -> Result<(), Error> {

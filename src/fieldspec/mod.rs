@@ -49,9 +49,13 @@ impl FieldSpec {
         gvk.is_selected_by(&self.gvk)
     }
 
-    /// kustomize's `effectivelyEquals`: same path, and the selectors overlap.
+    /// kustomize's `effectivelyEquals`, asymmetric on purpose: an existing spec absorbs an
+    /// incoming one when the existing gvk is selected by the incoming selector. A general
+    /// incoming spec (empty gvk) is therefore dropped after a specific one with the same
+    /// path (fixture TestIssue4884_UseLocalConfigAsNameRefSource: a `namePrefix`
+    /// configuration for one kind turns the default prefix off for all others).
     fn effectively_equals(&self, other: &FieldSpec) -> bool {
-        self.path == other.path && other.gvk.is_selected_by(&self.gvk)
+        self.path == other.path && self.gvk.is_selected_by(&other.gvk)
     }
 }
 
@@ -104,12 +108,18 @@ fn merge_one(s: &mut FsSlice, x: FieldSpec) -> Result<(), String> {
     Ok(())
 }
 
-/// Merges `incoming` into `s`.
+/// Merges `incoming` into `s` (existing entries are not de-duplicated among themselves).
 pub fn merge_all(s: &mut FsSlice, incoming: &[FieldSpec]) -> Result<(), String> {
     for x in incoming {
         merge_one(s, x.clone())?;
     }
     Ok(())
+}
+
+/// kustomize sorts every table by the legacy kind order of its specs' gvks after loading
+/// and after each merge; the order decides which duplicates the next merge drops.
+fn sort_specs(s: &mut FsSlice) {
+    s.sort_by(|a, b| crate::build::sort::gvk_order(&a.gvk, &b.gvk));
 }
 
 /// Fields that refer to resources of kind `gvk` by name.
@@ -190,7 +200,7 @@ impl TransformerConfig {
     /// A config read from a `configurations:` file (already parsed to a value).
     pub fn from_value(v: Value) -> Result<TransformerConfig, String> {
         let f: ConfigFile = serde_json::from_value(v).map_err(|e| e.to_string())?;
-        Ok(TransformerConfig {
+        let mut tc = TransformerConfig {
             name_prefix: specs(&f.name_prefix),
             name_suffix: specs(&f.name_suffix),
             namespace: specs(&f.namespace),
@@ -209,7 +219,9 @@ impl TransformerConfig {
             var_reference: specs(&f.var_reference),
             images: specs(&f.images),
             replicas: specs(&f.replicas),
-        })
+        };
+        tc.sort();
+        Ok(tc)
     }
 
     /// kustomize's `TransformerConfig.Merge`.
@@ -230,10 +242,28 @@ impl TransformerConfig {
         }
         merge_all(&mut self.images, &o.images)?;
         merge_all(&mut self.replicas, &o.replicas)?;
-        // kustomize sorts the back-reference list by the referenced kind's legacy order.
+        self.sort();
+        Ok(())
+    }
+
+    /// kustomize's `sortFields`.
+    fn sort(&mut self) {
+        for s in [
+            &mut self.name_prefix,
+            &mut self.name_suffix,
+            &mut self.namespace,
+            &mut self.common_labels,
+            &mut self.labels,
+            &mut self.template_labels,
+            &mut self.common_annotations,
+            &mut self.var_reference,
+            &mut self.images,
+            &mut self.replicas,
+        ] {
+            sort_specs(s);
+        }
         self.name_reference
             .sort_by(|a, b| crate::build::sort::gvk_order(&a.gvk, &b.gvk));
-        Ok(())
     }
 }
 

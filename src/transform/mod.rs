@@ -12,6 +12,7 @@ use crate::resource::Resource;
 pub mod annotations;
 pub mod images;
 pub mod labels;
+pub mod namereference;
 pub mod namespace;
 pub mod prefix_suffix;
 pub mod replicas;
