@@ -38,9 +38,13 @@
 //! values, not YAML text): a target field written `key:` (empty) is kept as `null` where
 //! kyaml drops it (only `key: null` and `key: ~` survive there); merge keys compare by
 //! the canonical text of their value, so `0x50` and `80` match here but not in kyaml; and
-//! schemas given in YAML comments (`# {"$openapi": …}`) are not read.
+//! schemas given in YAML comments (`# {"$openapi": …}`) are not read. Two limits kustomize
+//! does not have turn hostile input into errors: nesting deeper than [`MAX_DEPTH`], and
+//! ill-formed merged lists longer than [`MAX_IRREGULAR_ELEMENTS`].
 
 mod assoc;
+
+pub use assoc::MAX_IRREGULAR_ELEMENTS;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -106,6 +110,15 @@ pub enum SmpError {
     ElementNotScalar { path: String },
     #[error("{path}: nested deeper than {limit} levels")]
     TooDeep { path: String, limit: usize },
+    #[error(
+        "{path}: a merged list of {len} elements has elements without their merge key, \
+         or repeated keys; rustomize merges such lists only up to {limit} elements"
+    )]
+    IrregularListTooLong {
+        path: String,
+        len: usize,
+        limit: usize,
+    },
     #[error("metadata: {field} cannot be set: metadata is a {found}, not a map")]
     MetadataNotAMap {
         field: &'static str,
@@ -125,6 +138,22 @@ pub struct ApplyOptions {
 /// `apiVersion`/`kind`, then the patch's.
 pub fn merge(target: &mut Value, patch: &Value, schema: &Schema) -> Result<Outcome, SmpError> {
     Walker::new(schema).merge_root(target, patch)
+}
+
+/// [`merge`] with every merged list taken through the step-by-step model of kyaml's
+/// algorithm instead of the indexed path for well-formed lists. Same result, slower; for
+/// differential tests and fuzzing.
+#[doc(hidden)]
+pub fn merge_step_by_step(
+    target: &mut Value,
+    patch: &Value,
+    schema: &Schema,
+) -> Result<Outcome, SmpError> {
+    Walker {
+        schema,
+        fast_lists: false,
+    }
+    .merge_root(target, patch)
 }
 
 /// kustomize's `Resource.ApplySmPatch`: what a `patches:` entry without `target:` does to
@@ -241,6 +270,7 @@ enum FailKind {
     ElementNotMap { keys: String },
     ElementNotScalar,
     TooDeep,
+    IrregularListTooLong { len: usize },
 }
 
 #[derive(Debug)]
@@ -300,6 +330,11 @@ impl Fail {
                 path,
                 limit: MAX_DEPTH,
             },
+            FailKind::IrregularListTooLong { len } => SmpError::IrregularListTooLong {
+                path,
+                len,
+                limit: assoc::MAX_IRREGULAR_ELEMENTS,
+            },
         }
     }
 }
@@ -319,14 +354,6 @@ impl<'s> Walker<'s> {
         Walker {
             schema,
             fast_lists: true,
-        }
-    }
-
-    #[cfg(test)]
-    pub(crate) fn without_fast_lists(schema: &'s Schema) -> Walker<'s> {
-        Walker {
-            schema,
-            fast_lists: false,
         }
     }
 

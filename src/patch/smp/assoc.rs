@@ -33,6 +33,11 @@ use crate::schema::TypeRef;
 /// Lists at most this long are searched linearly instead of hashed.
 const LINEAR_SEARCH_MAX: usize = 16;
 
+/// Most elements (target and patch together) of a merged list that is not well-formed;
+/// such a list takes the quadratic emulation (about a second at this size in a release
+/// build).
+pub const MAX_IRREGULAR_ELEMENTS: usize = 10_000;
+
 /// The patch's side of a list merge.
 pub(super) enum PatchSide<'p> {
     /// The patch does not mention the list: the target's list is walked alone.
@@ -61,6 +66,16 @@ pub(super) fn merge(
     } else {
         side
     };
+    // The emulation is quadratic, like kyaml. Ill-formed lists this long do not occur in
+    // real manifests; refusing them keeps a hostile one from taking minutes.
+    let len = dest.len()
+        + match &side {
+            PatchSide::List(p) => p.len(),
+            _ => 0,
+        };
+    if len > MAX_IRREGULAR_ELEMENTS {
+        return Err(Fail::new(FailKind::IrregularListTooLong { len }));
+    }
     emulate(w, dest, side, schema, &keys, depth)
 }
 
@@ -130,9 +145,9 @@ fn fast<'p>(
         PatchSide::Absent => {
             drop(dest_tuples);
             if !primitive {
-                for (i, e) in dest.iter_mut().enumerate() {
+                for e in dest.iter_mut() {
                     w.dest_only(e, element_schema, depth + 1)
-                        .map_err(|f| f.element(describe(&[], keys, i)))?;
+                        .map_err(|f| f.element(element_desc(e, keys)))?;
                 }
             }
             Ok(None)
@@ -141,10 +156,10 @@ fn fast<'p>(
             drop(dest_tuples);
             if !primitive {
                 let mut kept = Vec::with_capacity(dest.len());
-                for (i, mut e) in std::mem::take(dest).into_iter().enumerate() {
+                for mut e in std::mem::take(dest) {
                     let stays = w
                         .walk_same(&mut e, element_schema, depth + 1)
-                        .map_err(|f| f.element(describe(&[], keys, i)))?;
+                        .map_err(|f| f.element(element_desc(&e, keys)))?;
                     if stays && !is_null_or_empty_map(&e) {
                         kept.push(e);
                     }
@@ -171,7 +186,7 @@ fn fast<'p>(
             };
             // Which target element each patch element meets, before anything moves.
             let partners: Vec<Option<usize>> = patch_tuples.iter().map(|t| find(t)).collect();
-            let descs: Vec<String> = patch_tuples.iter().map(|t| describe(t, keys, 0)).collect();
+            let descs: Vec<String> = patch_tuples.iter().map(|t| describe(t, keys)).collect();
             drop(patch_tuples);
             drop(index);
             drop(dest_tuples);
@@ -229,7 +244,7 @@ fn fast<'p>(
             for (i, d) in dest.iter_mut().enumerate() {
                 if !taken.get(i).copied().unwrap_or(true) && !primitive {
                     w.dest_only(d, element_schema, depth + 1)
-                        .map_err(|f| f.element(describe(&[], keys, i)))?;
+                        .map_err(|f| f.element(element_desc(d, keys)))?;
                 }
             }
             let two_keys = keys.len() > 1;
@@ -264,11 +279,9 @@ fn fast<'p>(
     }
 }
 
-/// A readable element locator for error paths: `name=web`, or the index.
-fn describe(tuple: &[Cow<'_, str>], keys: &[&str], index: usize) -> String {
-    if tuple.is_empty() {
-        return index.to_string();
-    }
+/// A readable element locator for error paths: `name=web`, `port=80,protocol=TCP`, or
+/// the value itself in a list of values.
+fn describe(tuple: &[Cow<'_, str>], keys: &[&str]) -> String {
     if keys.is_empty() {
         return tuple.first().map(|t| t.to_string()).unwrap_or_default();
     }
@@ -277,6 +290,14 @@ fn describe(tuple: &[Cow<'_, str>], keys: &[&str], index: usize) -> String {
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join(",")
+}
+
+fn element_desc(element: &Value, keys: &[&str]) -> String {
+    if keys.is_empty() {
+        return raw_text(element).into_owned();
+    }
+    let tuple: Vec<Cow<'_, str>> = keys.iter().map(|k| key_text(element, k)).collect();
+    describe(&tuple, keys)
 }
 
 fn describe_values(keys: &[&str], values: &[&str]) -> String {

@@ -649,13 +649,11 @@ fn values_list() -> impl Strategy<Value = Vec<Value>> {
 }
 
 fn both_paths(target: &Value, patch: &Value) -> (Result<Value, SmpError>, Result<Value, SmpError>) {
-    let run = |w: Walker<'_>| {
-        let mut t = target.clone();
-        w.merge_root(&mut t, patch).map(|_| t)
-    };
+    let mut fast = target.clone();
+    let mut slow = target.clone();
     (
-        run(Walker::new(Schema::builtin())),
-        run(Walker::without_fast_lists(Schema::builtin())),
+        merge(&mut fast, patch, Schema::builtin()).map(|_| fast),
+        merge_step_by_step(&mut slow, patch, Schema::builtin()).map(|_| slow),
     )
 }
 
@@ -719,4 +717,40 @@ fn deep_documents_fit_in_a_small_stack() {
         .join()
         .expect("no stack overflow");
     assert!(run.iter().all(|o| o == &Ok(Outcome::Kept)), "{run:?}");
+}
+
+#[test]
+fn irregular_list_too_long_is_an_error() {
+    // A nameless element sends the list to the quadratic emulation; past the limit that is
+    // refused instead of taking minutes.
+    let mut env: Vec<Value> = (0..MAX_IRREGULAR_ELEMENTS)
+        .map(|i| json!({"name": format!("E{i}")}))
+        .collect();
+    env.push(json!({"value": "nameless"}));
+    let mut target = deployment(json!({"containers": [{"name": "a", "env": env}]}));
+    let err = merge(
+        &mut target,
+        &json!({"spec": {"replicas": 1}}),
+        Schema::builtin(),
+    );
+    assert!(
+        matches!(&err, Err(SmpError::IrregularListTooLong { path, .. })
+            if path == "spec.template.spec.containers[name=a].env"),
+        "{err:?}"
+    );
+    // A well-formed list of any length takes the indexed path.
+    let env: Vec<Value> = (0..3 * MAX_IRREGULAR_ELEMENTS)
+        .map(|i| json!({"name": format!("E{i}")}))
+        .collect();
+    let mut target = deployment(json!({"containers": [{"name": "a", "env": env}]}));
+    let patch =
+        deployment(json!({"containers": [{"name": "a", "env": [{"name": "E7", "value": "v"}]}]}));
+    assert_eq!(
+        merge(&mut target, &patch, Schema::builtin()),
+        Ok(Outcome::Kept)
+    );
+    assert_eq!(
+        pod_spec(&target)["containers"][0]["env"][0],
+        json!({"name": "E7", "value": "v"})
+    );
 }
