@@ -375,7 +375,11 @@ impl<'s> Walker<'s> {
                 return Ok(Outcome::Deleted);
             }
             Walked::Dest => {}
-            Walked::New(v) => *target = v,
+            // The merge hands back a different node only for `$patch: replace` at the top.
+            // kustomize's `Resource.ApplyFilter` keeps its own node and looks only at
+            // whether one came back, so the resource stays as it was
+            // (fixture smp/resource-patch-replace-is-ignored).
+            Walked::New(_) => {}
         }
         // kustomize drops a resource left empty (`IsNilOrEmpty`).
         Ok(if is_nil_or_empty(target) {
@@ -536,6 +540,7 @@ impl<'s> Walker<'s> {
                 }
                 Walked::Dest => {}
                 Walked::New(v) => {
+                    let v = keep_quoted_style(dm.get(k), v);
                     dm.insert(k.clone(), v);
                 }
             }
@@ -766,6 +771,46 @@ fn pair_kind(dest: Option<&Value>, patch: Option<&Value>) -> Result<Option<NodeK
         }
         _ => Ok(d_kind.or(p_kind)),
     }
+}
+
+/// `FieldSetter` gives the new value of an existing field the old value's YAML style, and
+/// kustomize prints through YAML text: a number or boolean from the patch that replaces a
+/// quoted string becomes a string (`value: "8080"` patched with `value: 9090` prints
+/// `value: "9090"`). The document model does not keep styles, so a target string counts
+/// as quoted only when it could not have been written plain (fixture
+/// smp/scalar-replacing-quoted-string-becomes-string). A plain target string (`targetPort:
+/// http` patched with `8080`) keeps the patch's type, as in kustomize.
+fn keep_quoted_style(old: Option<&Value>, new: Value) -> Value {
+    match (old, &new) {
+        (Some(Value::String(s)), Value::Number(_) | Value::Bool(_)) if must_be_quoted(s) => {
+            Value::String(raw_text(&new).into_owned())
+        }
+        _ => new,
+    }
+}
+
+/// Could `s` not be written as a plain YAML scalar that reads back as this string?
+fn must_be_quoted(s: &str) -> bool {
+    let Some(first) = s.chars().next() else {
+        return true;
+    };
+    if !matches!(
+        resolve_plain(s, Dialect::V3),
+        Resolved::Str | Resolved::Timestamp(_)
+    ) {
+        return true;
+    }
+    if s.contains('\n') || s.contains(": ") || s.contains(" #") || s.ends_with(':') {
+        return true;
+    }
+    if first.is_whitespace() || s.ends_with(char::is_whitespace) {
+        return true;
+    }
+    if "[]{},#&*!|>'\"%@`".contains(first) {
+        return true;
+    }
+    // `-`, `?` and `:` start a plain scalar only when something other than a space follows.
+    matches!(first, '-' | '?' | ':') && s.chars().nth(1).map_or(true, |c| c == ' ')
 }
 
 /// `VisitScalar`: the patch's value wins.
