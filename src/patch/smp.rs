@@ -6,16 +6,17 @@
 //! `ListIncreaseDirection: Prepend`: a walker over the pair (target, patch) that merges
 //! maps key by key, replaces scalars and lists, and merges a list element by element only
 //! when the schema gives it a `merge` patch strategy. This module reproduces that walker's
-//! observable behaviour, including its surprises (each pinned by a test and, where it
-//! matters, a kubectl-verified case under `fixtures/conformance/smp/`):
+//! observable behaviour, including its surprises (each pinned by a unit test and a
+//! kubectl-verified case under `fixtures/conformance/smp/`):
 //!
 //! - `null` in the patch deletes a field; an explicit `null` in the target that the patch
 //!   does not mention stays.
-//! - `$patch: delete | replace | merge` works on maps (and a whole resource: `delete`
-//!   removes it, see [`Outcome::Deleted`]) and on merged lists (`- $patch: replace` as a
-//!   one-key element). On a merged list's *element*, `replace` is a no-op: kyaml puts the
-//!   target's element back (`element-patch-replace-is-ignored`). Any other `$patch` value
-//!   is an error, except on a map the target does not have, where it is kept verbatim.
+//! - `$patch: delete | replace | merge` works on maps and on merged lists (`- $patch:
+//!   replace` as a one-key element). At the top of a patch, `delete` removes the resource
+//!   ([`Outcome::Deleted`]) and `replace` does nothing at all (`resource-patch-replace-is-ignored`).
+//!   On a merged list's *element*, `replace` is a no-op too: kyaml puts the target's element
+//!   back (`element-patch-replace-is-ignored`). Any other `$patch` value is an error, except
+//!   on a map the target does not have, where it is kept verbatim.
 //! - `$setElementOrder/…`, `$retainKeys` and `$deleteFromPrimitiveList/…` mean nothing to
 //!   kyaml: they are copied into the result like any other field (`directives-unknown`).
 //! - Lists without a merge strategy (every list of a CRD, `args`, `command`, …) are
@@ -23,24 +24,28 @@
 //! - Merged lists put the patch's elements first, in patch order, then the target's other
 //!   elements. With two merge keys (container and service ports) the target's elements
 //!   move after the patch-only ones. An element without a merge key, or a port without a
-//!   protocol on one side, triggers kyaml's matching rules, which can drop elements; see
-//!   [`assoc`].
+//!   protocol on one side, triggers kyaml's matching rules, which can drop elements (see
+//!   `smp/assoc.rs`).
 //! - The whole target is walked even where the patch has nothing, so merged lists in the
 //!   target are normalised (empty elements dropped, duplicates collapsed) by any patch.
 //! - A map with its own known `apiVersion`/`kind` nested where the schema has nothing (an
 //!   unknown kind, a CRD) is merged with that type's schema.
+//! - A number or boolean replacing a quoted string becomes a string (kyaml keeps the old
+//!   value's YAML style).
 //!
-//! [`merge`] is kyaml's merge. [`apply_to_resource`] and [`apply_to_selected`] add what
-//! kustomize's resource layer does around it (restoring the target's kind, name and
-//! namespace; normalising the patch's labels and annotations on the selector path).
+//! [`merge`] is kyaml's merge as kustomize's resource sees it. [`apply_to_resource`] and
+//! [`apply_to_selected`] add what kustomize's resource layer does around it (restoring the
+//! target's kind, name and namespace; normalising the patch's labels and annotations on
+//! the selector path).
 //!
 //! Known differences, all from the document model (`serde_json::Value` keeps resolved
-//! values, not YAML text): a target field written `key:` (empty) is kept as `null` where
-//! kyaml drops it (only `key: null` and `key: ~` survive there); merge keys compare by
-//! the canonical text of their value, so `0x50` and `80` match here but not in kyaml; and
-//! schemas given in YAML comments (`# {"$openapi": …}`) are not read. Two limits kustomize
-//! does not have turn hostile input into errors: nesting deeper than [`MAX_DEPTH`], and
-//! ill-formed merged lists longer than [`MAX_IRREGULAR_ELEMENTS`].
+//! values, not YAML text or style): a target field written `key:` (empty) is kept as
+//! `null` where kyaml drops it (only `key: null` and `key: ~` survive there); a target
+//! string counts as quoted only when it could not have been written plain; merge keys
+//! compare by the canonical text of their value, so `0x50` and `80` match here but not in
+//! kyaml; and schemas given in YAML comments (`# {"$openapi": …}`) are not read. Two
+//! limits kustomize does not have turn hostile input into errors: nesting deeper than
+//! [`MAX_DEPTH`], and ill-formed merged lists longer than [`MAX_IRREGULAR_ELEMENTS`].
 
 mod assoc;
 
@@ -133,9 +138,11 @@ pub struct ApplyOptions {
     pub allow_kind_change: bool,
 }
 
-/// kyaml's `merge2.Merge(patch, target, {ListIncreaseDirection: Prepend})`: merges
-/// `patch` into `target` in place. The schema for the walk is found from the target's
-/// `apiVersion`/`kind`, then the patch's.
+/// kyaml's `merge2.Merge(patch, target, {ListIncreaseDirection: Prepend})` as it reaches
+/// a kustomize resource: merges `patch` into `target` in place. The schema for the walk is
+/// found from the target's `apiVersion`/`kind`, then the patch's. `$patch: delete` at the
+/// top (or a result with no fields) gives [`Outcome::Deleted`]; `$patch: replace` at the
+/// top leaves the target as it was, because kustomize keeps its own node.
 pub fn merge(target: &mut Value, patch: &Value, schema: &Schema) -> Result<Outcome, SmpError> {
     Walker::new(schema).merge_root(target, patch)
 }
