@@ -26,6 +26,7 @@ pub mod fieldspec;
 pub mod fs;
 pub mod generate;
 pub mod kustomization;
+pub mod patch;
 pub mod resource;
 pub mod schema;
 pub mod transform;
