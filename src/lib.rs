@@ -29,6 +29,7 @@ pub mod kustomization;
 pub mod patch;
 pub mod resource;
 pub mod schema;
+pub mod selector;
 pub mod transform;
 pub mod yaml;
 

@@ -11,6 +11,7 @@
 //! Each kustomization directory is a [`Target`]; a bottom-up [`Accumulator`] carries the
 //! resources, the merged field-spec configuration and the vars from the leaves to the root.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -22,7 +23,10 @@ use crate::fs::{FileSystem, LoadError, LoadRestrictor, Loader};
 use crate::generate;
 use crate::kustomization::{self, Kustomization, Var};
 use crate::resource::{ResMap, Resource, Source};
+use crate::schema::Schema;
+use crate::selector::Selector;
 use crate::transform;
+use crate::transform::patches::{Patch, PatchBody};
 use crate::yaml;
 
 pub mod sort;
@@ -68,6 +72,65 @@ pub const KUSTOMIZE_VERSION: &str = "v5.5.0";
 /// embedded kustomize is a development build and says `(devel)`.
 pub const KUSTOMIZE_BUILD_VERSION: &str = "(devel)";
 
+/// State shared by every kustomization of one build.
+pub struct BuildCtx {
+    /// The strategic-merge schema: kustomize's `openapi:` field is read from the top-level
+    /// kustomization first, else from the first kustomization that sets it.
+    schema: RefCell<Option<Arc<Schema>>>,
+}
+
+impl BuildCtx {
+    fn new() -> BuildCtx {
+        BuildCtx {
+            schema: RefCell::new(None),
+        }
+    }
+
+    fn schema(&self) -> Arc<Schema> {
+        self.schema
+            .borrow()
+            .clone()
+            .unwrap_or_else(|| Arc::new(Schema::builtin().clone()))
+    }
+
+    /// kustomize's `openapi.SetSchema(..., reset=false)`: the first setting wins.
+    fn set_schema(&self, target: &Target) -> Result<(), Error> {
+        let Some(openapi) = target.k.openapi.as_ref().filter(|m| !m.is_empty()) else {
+            return Ok(());
+        };
+        if self.schema.borrow().is_some() {
+            return Ok(());
+        }
+        let schema = match (openapi.get("version"), openapi.get("path")) {
+            (Some(_), Some(_)) => {
+                return Err(target.err("builtin version and file path cannot both be specified"))
+            }
+            (Some(v), None) if v == "v1.21.2" => Schema::builtin().clone(),
+            (Some(v), None) => {
+                return Err(target.err(format!(
+                    "the specified OpenAPI version is not built in: {v}"
+                )))
+            }
+            (None, Some(path)) => {
+                let (p, bytes) = target.ldr.load(path).map_err(|e| Error::Load {
+                    context: format!("{}: openapi", target.file.display()),
+                    source: e,
+                })?;
+                let v = yaml::read_document(&bytes, yaml::Dialect::V3, yaml::Limits::default())
+                    .map_err(|e| Error::Yaml {
+                        file: p.clone(),
+                        source: e,
+                    })?
+                    .unwrap_or(Value::Null);
+                Schema::from_openapi(&v).map_err(|e| Error::build(p.display(), e.to_string()))?
+            }
+            (None, None) => return Ok(()),
+        };
+        *self.schema.borrow_mut() = Some(Arc::new(schema));
+        Ok(())
+    }
+}
+
 /// Builds the kustomization in `dir` and returns the resources in output order.
 pub fn build(fs: Arc<dyn FileSystem>, dir: &Path, opts: &Options) -> Result<ResMap, Error> {
     let ldr = Loader::new(fs, dir, opts.load_restrictor, opts.max_file_bytes).map_err(|e| {
@@ -76,7 +139,8 @@ pub fn build(fs: Arc<dyn FileSystem>, dir: &Path, opts: &Options) -> Result<ResM
             source: e,
         }
     })?;
-    let target = Target::load(ldr)?;
+    let ctx = BuildCtx::new();
+    let target = Target::load(ldr, &ctx)?;
     let mut acc = target.accumulate(Accumulator::default())?;
     // The following steps run once, at the top, after the recursion.
     finish(&target, &mut acc)?;
@@ -192,6 +256,22 @@ fn finish(target: &Target, acc: &mut Accumulator) -> Result<(), Error> {
     Ok(())
 }
 
+/// The patch transformers' configurations, loaded before any transformer runs.
+struct LoadedPatches {
+    sm_docs: Vec<Value>,
+    patches: Vec<Patch>,
+    json6902: Vec<(json_patch::Patch, Selector)>,
+}
+
+/// A selector that matches nothing (only used where a target is required and checked).
+fn unreachable_selector() -> Selector {
+    Selector::new(&kustomization::Selector {
+        name: "a^".into(),
+        ..Default::default()
+    })
+    .unwrap_or_else(|_| unreachable!("constant pattern compiles"))
+}
+
 /// Resources, field-spec configuration and vars collected from a kustomization and its
 /// bases.
 #[derive(Debug, Default)]
@@ -223,16 +303,17 @@ impl Accumulator {
 }
 
 /// One kustomization directory.
-pub struct Target {
+pub struct Target<'c> {
+    pub ctx: &'c BuildCtx,
     pub ldr: Loader,
     pub k: Kustomization,
     /// The kustomization file.
     pub file: PathBuf,
 }
 
-impl Target {
+impl<'c> Target<'c> {
     /// Finds, reads and validates the kustomization file in the loader's root.
-    pub fn load(ldr: Loader) -> Result<Target, Error> {
+    pub fn load(ldr: Loader, ctx: &'c BuildCtx) -> Result<Target<'c>, Error> {
         let mut found = Vec::new();
         for name in kustomization::FILE_NAMES {
             let p = ldr.root().join(name);
@@ -285,7 +366,128 @@ impl Target {
             file: file.clone(),
             source: e,
         })?;
-        Ok(Target { ldr, k, file })
+        let t = Target { ctx, ldr, k, file };
+        ctx.set_schema(&t)?;
+        Ok(t)
+    }
+
+    /// Reads a patch body: inline text (trimmed, as kustomize does) or a file.
+    fn patch_text(&self, inline: &str, path: &str) -> Result<(String, String), Error> {
+        match (inline.trim().is_empty(), path.is_empty()) {
+            (true, true) => Err(self.err("must specify one of patch and path")),
+            (false, false) => Err(self.err("patch and path can't be set at the same time")),
+            (false, true) => {
+                let text = inline.trim().to_string();
+                let source = format!("[patch: {text:?}]");
+                Ok((text, source))
+            }
+            (true, false) => {
+                let (_, bytes) = self.ldr.load(path).map_err(|e| Error::Load {
+                    context: format!(
+                        "{}: failed to get the patch file from path({path})",
+                        self.file.display()
+                    ),
+                    source: e,
+                })?;
+                let text = String::from_utf8(bytes)
+                    .map_err(|_| self.err(format!("patch file {path} is not UTF-8")))?;
+                Ok((text, format!("[path: {path:?}]")))
+            }
+        }
+    }
+
+    /// Parses a patch body as strategic-merge documents or JSON 6902 (exactly one must work).
+    fn parse_patch(&self, text: &str, source: &str) -> Result<PatchBody, Error> {
+        let sm = resources_from_bytes(text.as_bytes(), &self.file);
+        let json = transform::patches::parse_json_patch(text);
+        match (sm, json) {
+            (Ok(_), Ok(_)) => Err(self.err(format!(
+                "illegally qualifies as both an SM and JSON patch: {source}"
+            ))),
+            (Ok(rs), Err(_)) => Ok(PatchBody::Strategic(
+                rs.into_iter().map(Resource::into_obj).collect(),
+            )),
+            (Err(_), Ok(ops)) => Ok(PatchBody::Json(ops)),
+            (Err(e), Err(_)) => Err(self.err(format!(
+                "unable to parse SM or JSON patch from {source}: {e}"
+            ))),
+        }
+    }
+
+    fn selector(&self, sel: &Option<kustomization::Selector>) -> Result<Option<Selector>, Error> {
+        sel.as_ref()
+            .map(|s| Selector::new(s).map_err(|e| self.err(e)))
+            .transpose()
+    }
+
+    /// Loads every patch transformer's configuration, as kustomize configures all
+    /// transformers before running any.
+    fn load_patches(&self) -> Result<LoadedPatches, Error> {
+        let k = &self.k;
+        let mut sm_docs = Vec::new();
+        for entry in k.patches_strategic_merge.iter().flatten() {
+            // An entry is inline YAML when it parses as resources, else a file path.
+            let docs = match resources_from_bytes(entry.as_bytes(), &self.file) {
+                Ok(rs) if !rs.is_empty() => rs,
+                _ => {
+                    let (file, bytes) = self.ldr.load(entry).map_err(|e| Error::Load {
+                        context: format!("{}: patchesStrategicMerge", self.file.display()),
+                        source: e,
+                    })?;
+                    resources_from_bytes(&bytes, &file)?
+                }
+            };
+            sm_docs.extend(docs.into_iter().map(Resource::into_obj));
+        }
+        let mut patches = Vec::new();
+        for p in k.patches.iter().flatten() {
+            let (text, source) = self.patch_text(&p.patch, &p.path)?;
+            let body = self.parse_patch(&text, &source)?;
+            let opts = p.options.clone().unwrap_or_default();
+            let options = crate::patch::smp::ApplyOptions {
+                allow_name_change: opts.get("allowNameChange").copied().unwrap_or(false),
+                allow_kind_change: opts.get("allowKindChange").copied().unwrap_or(false),
+            };
+            patches.push(Patch {
+                body,
+                target: self.selector(&p.target)?,
+                options,
+                source,
+                store_previous_id: true,
+            });
+        }
+        let mut json6902 = Vec::new();
+        for p in k.patches_json6902.iter().flatten() {
+            let target = p
+                .target
+                .as_ref()
+                .ok_or_else(|| self.err("must specify a target for patchesJson6902"))?;
+            if target.name.is_empty() {
+                return Err(self.err("must specify the target name"));
+            }
+            let (text, source) = match (p.patch.is_empty(), p.path.is_empty()) {
+                (true, true) => return Err(self.err("empty file path and empty jsonOp")),
+                (false, false) => {
+                    return Err(self.err("must specify a file path or jsonOp, not both"))
+                }
+                _ => self.patch_text(&p.patch, &p.path)?,
+            };
+            let ops = transform::patches::parse_json_patch(&text)
+                .map_err(|e| self.err(format!("decoding {source}: {e}")))?;
+            if ops.0.is_empty() {
+                return Err(self.err(format!("patch appears to be empty; {source}")));
+            }
+            json6902.push((
+                ops,
+                self.selector(&p.target)?
+                    .unwrap_or_else(unreachable_selector),
+            ));
+        }
+        Ok(LoadedPatches {
+            sm_docs,
+            patches,
+            json6902,
+        })
     }
 
     fn err(&self, message: impl Into<String>) -> Error {
@@ -349,18 +551,6 @@ impl Target {
         let mut missing = Vec::new();
         if k.crds.as_ref().is_some_and(|v| !v.is_empty()) {
             missing.push("crds");
-        }
-        if k.patches.as_ref().is_some_and(|v| !v.is_empty()) {
-            missing.push("patches");
-        }
-        if k.patches_strategic_merge
-            .as_ref()
-            .is_some_and(|v| !v.is_empty())
-        {
-            missing.push("patchesStrategicMerge");
-        }
-        if k.patches_json6902.as_ref().is_some_and(|v| !v.is_empty()) {
-            missing.push("patchesJson6902");
         }
         if k.replacements.as_ref().is_some_and(|v| !v.is_empty()) {
             missing.push("replacements");
@@ -428,7 +618,7 @@ impl Target {
             context: format!("{}: component '{path}'", self.file.display()),
             source: e,
         })?;
-        let sub = Target::load(child)?;
+        let sub = Target::load(child, self.ctx)?;
         if !sub.k.is_component() {
             return Err(self.err(format!(
                 "expected kind 'Component' for path '{}' but got '{}'",
@@ -459,7 +649,7 @@ impl Target {
                             )))
                         }
                     };
-                    let sub = Target::load(child)?;
+                    let sub = Target::load(child, self.ctx)?;
                     if sub.k.is_component() {
                         return Err(self.err(format!(
                             "expected kind != 'Component' for path '{}'",
@@ -476,8 +666,22 @@ impl Target {
 
     fn run_transformers(&self, acc: &mut Accumulator) -> Result<(), Error> {
         let k = &self.k;
+        let loaded = self.load_patches()?;
+        let schema = self.ctx.schema();
         let tc = &acc.config;
         let m = &mut acc.resmap;
+        if !loaded.sm_docs.is_empty() {
+            transform::patches::apply_strategic_merge(
+                m,
+                &loaded.sm_docs,
+                "patchesStrategicMerge",
+                &schema,
+            )
+            .map_err(|e| self.terr(e))?;
+        }
+        for p in &loaded.patches {
+            transform::patches::apply(m, p, &schema).map_err(|e| self.terr(e))?;
+        }
         if let Some(ns) = k.namespace.as_deref().filter(|s| !s.is_empty()) {
             transform::namespace::Namespace {
                 namespace: ns,
@@ -530,6 +734,10 @@ impl Target {
         }
         if let Some(ca) = &k.common_annotations {
             transform::annotations::apply(m, ca, &tc.common_annotations)
+                .map_err(|e| self.terr(e))?;
+        }
+        for (ops, sel) in &loaded.json6902 {
+            transform::patches::apply_json(m, ops, sel, false, "PatchJson6902Transformer")
                 .map_err(|e| self.terr(e))?;
         }
         for r in k.replicas.iter().flatten() {

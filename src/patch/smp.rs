@@ -817,7 +817,7 @@ fn must_be_quoted(s: &str) -> bool {
         return true;
     }
     // `-`, `?` and `:` start a plain scalar only when something other than a space follows.
-    matches!(first, '-' | '?' | ':') && s.chars().nth(1).map_or(true, |c| c == ' ')
+    matches!(first, '-' | '?' | ':') && s.chars().nth(1).is_none_or(|c| c == ' ')
 }
 
 /// `VisitScalar`: the patch's value wins.

@@ -14,6 +14,7 @@ pub mod images;
 pub mod labels;
 pub mod namereference;
 pub mod namespace;
+pub mod patches;
 pub mod prefix_suffix;
 pub mod replicas;
 

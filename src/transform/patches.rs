@@ -1,0 +1,231 @@
+//! `patches:`, `patchesStrategicMerge:` and `patchesJson6902:`.
+//!
+//! A patch body is either strategic-merge documents (Kubernetes objects, merged by
+//! [`crate::patch::smp`]) or a JSON 6902 operation list (applied with the `json-patch`
+//! crate to the object as JSON). Without a `target:`, each strategic-merge document finds
+//! its resource by id (current or any previous one; exactly one must match). With a
+//! target, the selector picks the resources ([`crate::selector`]). A strategic merge that
+//! deletes the resource removes it from the map.
+
+use serde_json::Value;
+
+use crate::patch::smp::{self, ApplyOptions, Outcome};
+use crate::resource::{Gvk, ResId, ResMap};
+use crate::schema::Schema;
+use crate::selector::Selector;
+
+use super::TransformError;
+
+/// A parsed patch body.
+#[derive(Debug, Clone)]
+pub enum PatchBody {
+    /// Strategic-merge documents, in file order.
+    Strategic(Vec<Value>),
+    /// JSON 6902 operations.
+    Json(json_patch::Patch),
+}
+
+/// One `patches:` entry (or its legacy equivalents), ready to apply.
+#[derive(Debug)]
+pub struct Patch {
+    pub body: PatchBody,
+    pub target: Option<Selector>,
+    pub options: ApplyOptions,
+    /// `[path: "x.yaml"]` or `[patch: "..."]`, for messages.
+    pub source: String,
+    /// JSON patches from `patches:` remember the old id; `patchesJson6902` does not.
+    pub store_previous_id: bool,
+}
+
+/// Parses a JSON 6902 body: JSON text when it starts with `[`, else YAML (read the way
+/// kustomize's `YAMLToJSON` reads it).
+pub fn parse_json_patch(text: &str) -> Result<json_patch::Patch, String> {
+    if text.is_empty() {
+        return Err("empty json patch operations".into());
+    }
+    let value: Value = if text.starts_with('[') {
+        serde_json::from_str(text).map_err(|e| e.to_string())?
+    } else {
+        crate::yaml::read_document(
+            text.as_bytes(),
+            crate::yaml::Dialect::V2,
+            Default::default(),
+        )
+        .map_err(|e| e.to_string())?
+        .unwrap_or(Value::Null)
+    };
+    let value = if value.is_null() {
+        Value::Array(Vec::new())
+    } else {
+        value
+    };
+    serde_json::from_value(value).map_err(|e| format!("invalid JSON patch: {e}"))
+}
+
+fn id_of(v: &Value) -> ResId {
+    let s = |p: &str| {
+        v.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    ResId::new(
+        Gvk::from_api_version(&s("/apiVersion"), &s("/kind")),
+        &s("/metadata/name"),
+        &s("/metadata/namespace"),
+    )
+}
+
+const NAME: &str = "PatchTransformer";
+
+/// Finds the one resource a strategic-merge document names (kustomize's `GetById`).
+fn find_by_id(m: &ResMap, patch: &Value, source: &str) -> Result<usize, TransformError> {
+    let id = id_of(patch);
+    let hits = m.positions_by_any_id(|x| x.equals(&id));
+    match hits.as_slice() {
+        [i] => Ok(*i),
+        [] => Err(TransformError::config(
+            NAME,
+            format!("no resource matches strategic merge patch \"{id}\" from {source}: no matches for Id {id}"),
+        )),
+        _ => Err(TransformError::config(
+            NAME,
+            format!("no resource matches strategic merge patch \"{id}\" from {source}: multiple matches for Id {id}"),
+        )),
+    }
+}
+
+/// Applies one strategic-merge document to the resource at `i`; removes it if deleted.
+fn merge_at(
+    m: &mut ResMap,
+    i: usize,
+    patch: &Value,
+    schema: &Schema,
+    options: ApplyOptions,
+    selected: bool,
+) -> Result<bool, TransformError> {
+    let Some(r) = m.get_mut(i) else {
+        return Ok(false);
+    };
+    if options.allow_name_change || options.allow_kind_change {
+        r.store_previous_id();
+    }
+    let res = if selected {
+        smp::apply_to_selected(r.obj_mut(), patch, schema, options)
+    } else {
+        smp::apply_to_resource(r.obj_mut(), patch, schema, options)
+    };
+    match res {
+        Ok(Outcome::Kept) => Ok(false),
+        Ok(Outcome::Deleted) => Ok(true),
+        Err(e) => Err(TransformError::on(NAME, r, e.to_string())),
+    }
+}
+
+/// kustomize's `PatchTransformer` for one entry.
+pub fn apply(m: &mut ResMap, p: &Patch, schema: &Schema) -> Result<(), TransformError> {
+    match &p.body {
+        PatchBody::Strategic(docs) => {
+            if let Some(sel) = &p.target {
+                if docs.len() > 1 {
+                    return Err(TransformError::config(
+                        NAME,
+                        format!(
+                            "Multiple Strategic-Merge Patches in one `patches` entry is not allowed to set `patches.target` field: {}",
+                            p.source
+                        ),
+                    ));
+                }
+                let Some(doc) = docs.first() else {
+                    return Ok(());
+                };
+                let hits: Vec<usize> = (0..m.len())
+                    .filter(|&i| m.get(i).is_some_and(|r| sel.matches(r)))
+                    .collect();
+                let mut deleted = Vec::new();
+                for i in hits {
+                    if merge_at(m, i, doc, schema, p.options, true)? {
+                        deleted.push(i);
+                    }
+                }
+                remove_positions(m, &deleted);
+            } else {
+                for doc in docs {
+                    let i = find_by_id(m, doc, &p.source)?;
+                    if merge_at(m, i, doc, schema, p.options, false)? {
+                        remove_positions(m, &[i]);
+                    }
+                }
+            }
+            m.reindex();
+            Ok(())
+        }
+        PatchBody::Json(ops) => {
+            let Some(sel) = &p.target else {
+                return Err(TransformError::config(
+                    NAME,
+                    format!("must specify a target for JSON patch {}", p.source),
+                ));
+            };
+            apply_json(m, ops, sel, p.store_previous_id, NAME)
+        }
+    }
+}
+
+/// kustomize's `PatchStrategicMergeTransformer`: each document finds its resource by id;
+/// the merge treats it as selected (the patch's metadata maps become strings).
+pub fn apply_strategic_merge(
+    m: &mut ResMap,
+    docs: &[Value],
+    source: &str,
+    schema: &Schema,
+) -> Result<(), TransformError> {
+    for doc in docs {
+        let i = find_by_id(m, doc, source)?;
+        if merge_at(m, i, doc, schema, ApplyOptions::default(), true)? {
+            remove_positions(m, &[i]);
+        }
+        m.reindex();
+    }
+    Ok(())
+}
+
+/// JSON 6902 on every selected resource (`patches:` and `patchesJson6902:`).
+pub fn apply_json(
+    m: &mut ResMap,
+    ops: &json_patch::Patch,
+    sel: &Selector,
+    store_previous_id: bool,
+    transformer: &'static str,
+) -> Result<(), TransformError> {
+    for i in 0..m.len() {
+        let Some(r) = m.get_mut(i) else { continue };
+        if !sel.matches(r) {
+            continue;
+        }
+        if store_previous_id {
+            r.store_previous_id();
+        }
+        if let Err(e) = json_patch::patch(r.obj_mut(), ops) {
+            return Err(TransformError::on(
+                transformer,
+                r,
+                format!("JSON patch failed: {e}"),
+            ));
+        }
+    }
+    m.reindex();
+    Ok(())
+}
+
+fn remove_positions(m: &mut ResMap, positions: &[usize]) {
+    if positions.is_empty() {
+        return;
+    }
+    let mut i = 0;
+    m.retain(|_| {
+        let keep = !positions.contains(&i);
+        i += 1;
+        keep
+    });
+}
