@@ -27,6 +27,7 @@ pub mod fs;
 pub mod generate;
 pub mod kustomization;
 pub mod patch;
+pub mod plugins;
 pub mod resource;
 pub mod schema;
 pub mod selector;

@@ -200,6 +200,66 @@ impl Behavior {
     }
 }
 
+/// kustomize's `resource.Origin`: where a resource was read or which plugin made or
+/// changed it (`buildMetadata: [originAnnotations, transformerAnnotations]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    pub path: String,
+    pub configured_in: String,
+    /// apiVersion, kind, name, namespace of the configuring plugin.
+    pub configured_by: [String; 4],
+}
+
+impl Origin {
+    /// The YAML kustomize writes into the annotation (fields in declaration order,
+    /// empty ones left out, 2-space indentation).
+    pub fn to_yaml(&self, indent: &str) -> String {
+        let mut out = String::new();
+        let mut first = true;
+        let mut line = |out: &mut String, text: String| {
+            out.push_str(if first { "" } else { indent });
+            first = false;
+            out.push_str(&text);
+            out.push('\n');
+        };
+        if !self.path.is_empty() {
+            line(&mut out, format!("path: {}", yaml_scalar(&self.path)));
+        }
+        if !self.configured_in.is_empty() {
+            line(
+                &mut out,
+                format!("configuredIn: {}", yaml_scalar(&self.configured_in)),
+            );
+        }
+        if self.configured_by.iter().any(|s| !s.is_empty()) {
+            line(&mut out, "configuredBy:".to_string());
+            for (k, v) in ["apiVersion", "kind", "name", "namespace"]
+                .iter()
+                .zip(&self.configured_by)
+            {
+                if !v.is_empty() {
+                    line(&mut out, format!("  {k}: {}", yaml_scalar(v)));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A scalar for the origin annotations: plain when that reads back as the same string.
+fn yaml_scalar(s: &str) -> String {
+    let plain_ok = !s.is_empty()
+        && crate::yaml::resolve::v2_plain_is_string(s)
+        && s.chars()
+            .all(|c| c.is_alphanumeric() || "./_-~+@".contains(c))
+        && !s.starts_with(['-', '~', '@']);
+    if plain_ok {
+        s.to_string()
+    } else {
+        serde_json::Value::String(s.to_string()).to_string()
+    }
+}
+
 /// Where a resource came from (for error messages and origin annotations).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Source {
@@ -221,8 +281,10 @@ pub struct Resource {
     pub generated: Option<Generated>,
     pub ref_var_names: Vec<String>,
     pub source: Source,
-    /// kustomize's `config.kubernetes.io/origin` value, when buildMetadata asks for it.
-    pub origin: Option<Value>,
+    /// kustomize's `config.kubernetes.io/origin`, tracked when buildMetadata is set.
+    pub origin: Option<Origin>,
+    /// kustomize's `alpha.config.kubernetes.io/transformations`.
+    pub transformations: Vec<Origin>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -255,6 +317,7 @@ impl Resource {
             ref_var_names: Vec::new(),
             source,
             origin: None,
+            transformations: Vec::new(),
         }
     }
 

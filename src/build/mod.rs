@@ -22,7 +22,8 @@ use crate::fieldspec::{FieldSpec, TransformerConfig};
 use crate::fs::{FileSystem, LoadError, LoadRestrictor, Loader};
 use crate::generate;
 use crate::kustomization::{self, Kustomization, Var};
-use crate::resource::{ResMap, Resource, Source};
+use crate::plugins;
+use crate::resource::{Origin, ResMap, Resource, Source};
 use crate::schema::Schema;
 use crate::selector::Selector;
 use crate::transform;
@@ -140,7 +141,17 @@ pub fn build(fs: Arc<dyn FileSystem>, dir: &Path, opts: &Options) -> Result<ResM
         }
     })?;
     let ctx = BuildCtx::new();
-    let target = Target::load(ldr, &ctx)?;
+    let mut target = Target::load(ldr, &ctx)?;
+    // Origins are tracked through the whole build when the top-level kustomization sets any
+    // buildMetadata (kustomize gives every sub-kustomization the top-level's setting).
+    if target
+        .k
+        .build_metadata
+        .as_ref()
+        .is_some_and(|b| !b.is_empty())
+    {
+        target.origin = Some(String::new());
+    }
     let mut acc = target.accumulate(Accumulator::default())?;
     // The following steps run once, at the top, after the recursion.
     finish(&target, &mut acc)?;
@@ -158,6 +169,11 @@ pub fn build(fs: Arc<dyn FileSystem>, dir: &Path, opts: &Options) -> Result<ResM
             source: Box::new(e),
         })?;
     }
+    write_origin_annotations(
+        &mut m,
+        target.k.build_metadata_has("originAnnotations"),
+        target.k.build_metadata_has("transformerAnnotations"),
+    );
     clean_annotations(&mut m);
     Ok(m)
 }
@@ -201,6 +217,67 @@ fn apply_sort_order(m: &mut ResMap, k: &Kustomization, opts: &Options) -> Result
     Ok(())
 }
 
+/// `config.kubernetes.io/origin` and `alpha.config.kubernetes.io/transformations`, when the
+/// top-level buildMetadata asks for them.
+fn write_origin_annotations(m: &mut ResMap, origins: bool, transformations: bool) {
+    if !origins && !transformations {
+        return;
+    }
+    for r in m.resources_mut() {
+        let origin = r.origin.take();
+        let list = std::mem::take(&mut r.transformations);
+        let mut ann = r.annotations();
+        if origins {
+            if let Some(o) = origin {
+                ann.insert(
+                    "config.kubernetes.io/origin".into(),
+                    Value::String(o.to_yaml("")),
+                );
+            }
+        }
+        if transformations && !list.is_empty() {
+            let text: String = list
+                .iter()
+                .map(|o| format!("- {}", o.to_yaml("  ")))
+                .collect();
+            ann.insert(
+                "alpha.config.kubernetes.io/transformations".into(),
+                Value::String(text),
+            );
+        }
+        if !ann.is_empty() {
+            r.set_meta_map("annotations", ann);
+        }
+    }
+}
+
+/// Joins origin paths the way Go's `filepath.Join` does (cleaned, relative).
+fn origin_join(base: &str, path: &str) -> String {
+    let joined = crate::fs::normalize(&Path::new(base).join(path));
+    let s = joined.to_string_lossy().to_string();
+    if s == "." {
+        String::new()
+    } else {
+        s
+    }
+}
+
+/// kustomize's `OriginFromCustomPlugin`: a plugin configured by a resource that has an
+/// origin is recorded as configured in that file, by that resource.
+fn plugin_origin(config: &Resource) -> Option<Origin> {
+    let o = config.origin.as_ref()?;
+    Some(Origin {
+        configured_in: o.path.clone(),
+        configured_by: [
+            config.api_version().to_string(),
+            config.kind().to_string(),
+            config.name().to_string(),
+            config.namespace().to_string(),
+        ],
+        ..Default::default()
+    })
+}
+
 /// kustomize rewrites every resource's annotations at the end (removing its internal build
 /// annotations): values become strings, and an empty map is removed.
 fn clean_annotations(m: &mut ResMap) {
@@ -233,15 +310,7 @@ fn clean_annotations(m: &mut ResMap) {
 /// Steps kustomize runs once after accumulating the top-level target.
 fn finish(target: &Target, acc: &mut Accumulator) -> Result<(), Error> {
     // Content hashes go on generated names only now, after every overlay's changes.
-    for r in acc.resmap.resources_mut() {
-        if r.generated.is_some_and(|g| g.needs_hash) {
-            let h = generate::content_hash(r.obj());
-            r.store_previous_id();
-            let name = format!("{}-{h}", r.name());
-            r.set_name(&name);
-        }
-    }
-    acc.resmap.reindex();
+    hash_generated_names(&mut acc.resmap);
     transform::namereference::apply(&mut acc.resmap, &acc.config.name_reference).map_err(|e| {
         Error::Transform {
             file: target.file.clone(),
@@ -261,6 +330,9 @@ struct LoadedPatches {
     sm_docs: Vec<Value>,
     patches: Vec<Patch>,
     json6902: Vec<(json_patch::Patch, Selector)>,
+    /// `transformers:` plugins (with their configuration resource), run after the
+    /// built-in ones.
+    plugins: Vec<(plugins::TransformerPlugin, Resource)>,
 }
 
 /// A selector that matches nothing (only used where a target is required and checked).
@@ -305,6 +377,9 @@ impl Accumulator {
 /// One kustomization directory.
 pub struct Target<'c> {
     pub ctx: &'c BuildCtx,
+    /// This kustomization's directory relative to the build root, when origins are
+    /// tracked (the top-level kustomization sets `buildMetadata`).
+    pub origin: Option<String>,
     pub ldr: Loader,
     pub k: Kustomization,
     /// The kustomization file.
@@ -366,7 +441,13 @@ impl<'c> Target<'c> {
             file: file.clone(),
             source: e,
         })?;
-        let t = Target { ctx, ldr, k, file };
+        let t = Target {
+            ctx,
+            origin: None,
+            ldr,
+            k,
+            file,
+        };
         ctx.set_schema(&t)?;
         Ok(t)
     }
@@ -426,18 +507,7 @@ impl<'c> Target<'c> {
         let k = &self.k;
         let mut sm_docs = Vec::new();
         for entry in k.patches_strategic_merge.iter().flatten() {
-            // An entry is inline YAML when it parses as resources, else a file path.
-            let docs = match resources_from_bytes(entry.as_bytes(), &self.file) {
-                Ok(rs) if !rs.is_empty() => rs,
-                _ => {
-                    let (file, bytes) = self.ldr.load(entry).map_err(|e| Error::Load {
-                        context: format!("{}: patchesStrategicMerge", self.file.display()),
-                        source: e,
-                    })?;
-                    resources_from_bytes(&bytes, &file)?
-                }
-            };
-            sm_docs.extend(docs.into_iter().map(Resource::into_obj));
+            sm_docs.extend(self.strategic_merge_entry(entry)?);
         }
         let mut patches = Vec::new();
         for p in k.patches.iter().flatten() {
@@ -483,10 +553,16 @@ impl<'c> Target<'c> {
                     .unwrap_or_else(unreachable_selector),
             ));
         }
+        let mut plugins = Vec::new();
+        for cfg in self.plugin_configs(k.transformers.as_deref().unwrap_or(&[]))? {
+            let p = plugins::transformer(cfg.obj()).map_err(|e| self.err(e.to_string()))?;
+            plugins.push((p, cfg));
+        }
         Ok(LoadedPatches {
             sm_docs,
             patches,
             json6902,
+            plugins,
         })
     }
 
@@ -558,12 +634,6 @@ impl<'c> Target<'c> {
         if k.vars.as_ref().is_some_and(|v| !v.is_empty()) {
             missing.push("vars");
         }
-        if k.generators.as_ref().is_some_and(|v| !v.is_empty()) {
-            missing.push("generators");
-        }
-        if k.transformers.as_ref().is_some_and(|v| !v.is_empty()) {
-            missing.push("transformers");
-        }
         if k.validators.as_ref().is_some_and(|v| !v.is_empty()) {
             missing.push("validators");
         }
@@ -595,20 +665,219 @@ impl<'c> Target<'c> {
         for (kind, list) in kinds {
             for args in list.iter().flatten() {
                 let options = generate::merge_options(args.options.as_ref(), global);
-                let r = generate::generate(kind, args, options.as_ref(), &self.ldr, source.clone())
-                    .map_err(|e| {
-                        self.err(format!(
-                            "{}Generator '{}': {e}",
-                            kind.name().to_lowercase(),
-                            args.name
-                        ))
-                    })?;
+                let mut r =
+                    generate::generate(kind, args, options.as_ref(), &self.ldr, source.clone())
+                        .map_err(|e| {
+                            self.err(format!(
+                                "{}Generator '{}': {e}",
+                                kind.name().to_lowercase(),
+                                args.name
+                            ))
+                        })?;
+                r.origin = self.builtin_origin(&format!("{}Generator", kind.name()));
+                acc.resmap
+                    .absorb(r)
+                    .map_err(|e| self.err(format!("merging from generator: {e}")))?;
+            }
+        }
+        for cfg in self.plugin_configs(k.generators.as_deref().unwrap_or(&[]))? {
+            let plugin = plugins::generator(cfg.obj()).map_err(|e| self.err(e.to_string()))?;
+            let origin = plugin_origin(&cfg);
+            for mut r in self.run_generator_plugin(&plugin, &source)? {
+                if r.origin.is_none() {
+                    r.origin = origin.clone();
+                }
                 acc.resmap
                     .absorb(r)
                     .map_err(|e| self.err(format!("merging from generator: {e}")))?;
             }
         }
         Ok(())
+    }
+
+    /// The configurations listed in `transformers:` or `generators:`: inline YAML entries
+    /// first, then files and kustomization directories (whose built output is the list of
+    /// configurations), as kustomize orders them.
+    fn plugin_configs(&self, entries: &[String]) -> Result<Vec<Resource>, Error> {
+        let mut out = Vec::new();
+        let mut paths = Vec::new();
+        for e in entries {
+            match resources_from_bytes(e.as_bytes(), &self.file) {
+                Ok(rs) => out.extend(rs.into_iter().map(|mut r| {
+                    r.origin = self.origin_of_file(&self.kust_file_name());
+                    r
+                })),
+                Err(_) => paths.push(e.clone()),
+            }
+        }
+        if !paths.is_empty() {
+            let mut acc = Accumulator::default();
+            self.accumulate_resources(&mut acc, &paths)?;
+            out.extend(acc.resmap.into_resources());
+        }
+        Ok(out)
+    }
+
+    fn kust_file_name(&self) -> String {
+        self.file
+            .file_name()
+            .map(|f| f.to_string_lossy().to_string())
+            .unwrap_or_default()
+    }
+
+    /// The origin of resources read from `path` (relative to this kustomization).
+    fn origin_of_file(&self, path: &str) -> Option<Origin> {
+        let base = self.origin.as_ref()?;
+        Some(Origin {
+            path: origin_join(base, path),
+            ..Default::default()
+        })
+    }
+
+    fn run_generator_plugin(
+        &self,
+        p: &plugins::GeneratorPlugin,
+        source: &Source,
+    ) -> Result<Vec<Resource>, Error> {
+        let gen = |kind, args: &kustomization::GeneratorArgs| {
+            generate::generate(kind, args, args.options.as_ref(), &self.ldr, source.clone())
+                .map(|r| vec![r])
+                .map_err(|e| self.err(format!("generator '{}': {e}", args.name)))
+        };
+        match p {
+            plugins::GeneratorPlugin::ConfigMap(a) => gen(generate::Kind::ConfigMap, a),
+            plugins::GeneratorPlugin::Secret(a) => gen(generate::Kind::Secret, a),
+            plugins::GeneratorPlugin::IamPolicy(a) => {
+                let v = plugins::iam_policy_resource(a).map_err(|e| self.err(e))?;
+                Ok(vec![Resource::new(v, source.clone())])
+            }
+        }
+    }
+
+    /// Runs one `transformers:` plugin with the code of the matching kustomization field.
+    fn run_transformer_plugin(
+        &self,
+        m: &mut ResMap,
+        p: &plugins::TransformerPlugin,
+        schema: &Schema,
+    ) -> Result<(), Error> {
+        use crate::transform::prefix_suffix::Affix;
+        use plugins::TransformerPlugin as T;
+        match p {
+            T::Annotations { annotations, specs } => {
+                transform::annotations::apply(m, annotations, specs)
+            }
+            T::Labels { labels, specs } => transform::labels::apply(m, labels, specs),
+            T::Namespace {
+                namespace,
+                specs,
+                unset_only,
+                subjects,
+            } => {
+                let subjects =
+                    transform::namespace::SubjectMode::parse(subjects).ok_or_else(|| {
+                        self.err(format!(
+                            "invalid value {subjects:?} for setRoleBindingSubjects"
+                        ))
+                    })?;
+                transform::namespace::Namespace {
+                    namespace,
+                    field_specs: specs,
+                    unset_only: *unset_only,
+                    subjects,
+                }
+                .apply(m)
+            }
+            T::Prefix { prefix, specs } => {
+                transform::prefix_suffix::apply(m, Affix::Prefix, prefix, specs)
+            }
+            T::Suffix { suffix, specs } => {
+                transform::prefix_suffix::apply(m, Affix::Suffix, suffix, specs)
+            }
+            T::PrefixSuffix {
+                prefix,
+                suffix,
+                specs,
+            } => transform::prefix_suffix::apply(m, Affix::Prefix, prefix, specs)
+                .and_then(|_| transform::prefix_suffix::apply(m, Affix::Suffix, suffix, specs)),
+            T::ImageTag { image, specs } => transform::images::apply(m, image, specs),
+            T::ReplicaCount { replica, specs } => transform::replicas::apply(m, replica, specs),
+            T::Patch {
+                path,
+                patch,
+                target,
+                options,
+            } => {
+                let (text, source) = self.patch_text(patch, path)?;
+                let body = self.parse_patch(&text, &source)?;
+                let flag = |k: &str| options.get(k).is_some_and(|v| v == "true");
+                let options = crate::patch::smp::ApplyOptions {
+                    allow_name_change: flag("allowNameChange"),
+                    allow_kind_change: flag("allowKindChange"),
+                };
+                let p = Patch {
+                    body,
+                    target: self.selector(target)?,
+                    options,
+                    source,
+                    store_previous_id: true,
+                };
+                transform::patches::apply(m, &p, schema)
+            }
+            T::PatchJson6902 {
+                path,
+                json_op,
+                target,
+            } => {
+                let sel = self
+                    .selector(target)?
+                    .ok_or_else(|| self.err("must specify a target for JSON patch"))?;
+                let (text, source) = self.patch_text(json_op, path)?;
+                let ops = transform::patches::parse_json_patch(&text)
+                    .map_err(|e| self.err(format!("decoding {source}: {e}")))?;
+                transform::patches::apply_json(m, &ops, &sel, false, "PatchJson6902Transformer")
+            }
+            T::PatchStrategicMerge { paths, patches } => {
+                let mut docs = Vec::new();
+                for entry in paths {
+                    docs.extend(self.strategic_merge_entry(entry)?);
+                }
+                if !patches.is_empty() {
+                    let rs = resources_from_bytes(patches.as_bytes(), &self.file)?;
+                    docs.extend(rs.into_iter().map(Resource::into_obj));
+                }
+                transform::patches::apply_strategic_merge(
+                    m,
+                    &docs,
+                    "PatchStrategicMergeTransformer",
+                    schema,
+                )
+            }
+            T::Hash => {
+                hash_generated_names(m);
+                Ok(())
+            }
+            T::Replacement { .. } => {
+                return Err(self.err("not supported yet: ReplacementTransformer plugin"))
+            }
+        }
+        .map_err(|e| self.terr(e))
+    }
+
+    /// One `patchesStrategicMerge` entry: inline YAML when it parses as resources, else a
+    /// file path.
+    fn strategic_merge_entry(&self, entry: &str) -> Result<Vec<Value>, Error> {
+        let docs = match resources_from_bytes(entry.as_bytes(), &self.file) {
+            Ok(rs) if !rs.is_empty() => rs,
+            _ => {
+                let (file, bytes) = self.ldr.load(entry).map_err(|e| Error::Load {
+                    context: format!("{}: patchesStrategicMerge", self.file.display()),
+                    source: e,
+                })?;
+                resources_from_bytes(&bytes, &file)?
+            }
+        };
+        Ok(docs.into_iter().map(Resource::into_obj).collect())
     }
 
     /// kustomize's `accumulateDirectory` for a component: the component's directives work on
@@ -618,7 +887,8 @@ impl<'c> Target<'c> {
             context: format!("{}: component '{path}'", self.file.display()),
             source: e,
         })?;
-        let sub = Target::load(child, self.ctx)?;
+        let mut sub = Target::load(child, self.ctx)?;
+        sub.origin = self.origin.as_ref().map(|o| origin_join(o, path));
         if !sub.k.is_component() {
             return Err(self.err(format!(
                 "expected kind 'Component' for path '{}' but got '{}'",
@@ -634,7 +904,11 @@ impl<'c> Target<'c> {
             match self.ldr.load(path) {
                 Ok((file, bytes)) => {
                     let rs = resources_from_bytes(&bytes, &file)?;
-                    for r in rs {
+                    let origin = self.origin_of_file(path);
+                    for mut r in rs {
+                        if origin.is_some() {
+                            r.origin = origin.clone();
+                        }
                         acc.resmap.append(r).map_err(|e| {
                             self.err(format!("merging resources from '{path}': {e}"))
                         })?;
@@ -649,7 +923,8 @@ impl<'c> Target<'c> {
                             )))
                         }
                     };
-                    let sub = Target::load(child, self.ctx)?;
+                    let mut sub = Target::load(child, self.ctx)?;
+                    sub.origin = self.origin.as_ref().map(|o| origin_join(o, path));
                     if sub.k.is_component() {
                         return Err(self.err(format!(
                             "expected kind != 'Component' for path '{}'",
@@ -670,6 +945,10 @@ impl<'c> Target<'c> {
         let schema = self.ctx.schema();
         let tc = &acc.config;
         let m = &mut acc.resmap;
+        // After each configured built-in transformer, kustomize records it on every
+        // resource (when buildMetadata asks for origins or transformations).
+        let record =
+            |m: &mut ResMap, kind: &str| self.record_transformation(m, self.builtin_origin(kind));
         if !loaded.sm_docs.is_empty() {
             transform::patches::apply_strategic_merge(
                 m,
@@ -678,9 +957,11 @@ impl<'c> Target<'c> {
                 &schema,
             )
             .map_err(|e| self.terr(e))?;
+            record(m, "PatchStrategicMergeTransformer");
         }
         for p in &loaded.patches {
             transform::patches::apply(m, p, &schema).map_err(|e| self.terr(e))?;
+            record(m, "PatchTransformer");
         }
         if let Some(ns) = k.namespace.as_deref().filter(|s| !s.is_empty()) {
             transform::namespace::Namespace {
@@ -691,6 +972,7 @@ impl<'c> Target<'c> {
             }
             .apply(m)
             .map_err(|e| self.terr(e))?;
+            record(m, "NamespaceTransformer");
         }
         if let Some(p) = k.name_prefix.as_deref().filter(|s| !s.is_empty()) {
             transform::prefix_suffix::apply(
@@ -700,6 +982,7 @@ impl<'c> Target<'c> {
                 &tc.name_prefix,
             )
             .map_err(|e| self.terr(e))?;
+            record(m, "PrefixTransformer");
         }
         if let Some(s) = k.name_suffix.as_deref().filter(|s| !s.is_empty()) {
             transform::prefix_suffix::apply(
@@ -709,45 +992,106 @@ impl<'c> Target<'c> {
                 &tc.name_suffix,
             )
             .map_err(|e| self.terr(e))?;
+            record(m, "SuffixTransformer");
         }
-        for label in k.labels.iter().flatten() {
-            let mut fss: Vec<FieldSpec> = label.fields.iter().map(FieldSpec::from).collect();
-            crate::fieldspec::merge_all(&mut fss, &tc.labels).map_err(|e| self.err(e))?;
-            if label.include_selectors {
-                crate::fieldspec::merge_all(&mut fss, &tc.common_labels)
-                    .map_err(|e| self.err(e))?;
-            } else {
-                if label.include_templates {
-                    crate::fieldspec::merge_all(&mut fss, &tc.template_labels)
-                        .map_err(|e| self.err(e))?;
+        let has_labels = k.labels.as_ref().is_some_and(|l| !l.is_empty());
+        let has_common = k.common_labels.as_ref().is_some_and(|l| !l.is_empty());
+        if has_labels || has_common {
+            for label in k.labels.iter().flatten() {
+                let mut fss: Vec<FieldSpec> = label.fields.iter().map(FieldSpec::from).collect();
+                let merge = |fss: &mut Vec<FieldSpec>, more: &[FieldSpec]| {
+                    crate::fieldspec::merge_all(fss, more).map_err(|e| self.err(e))
+                };
+                merge(&mut fss, &tc.labels)?;
+                if label.include_selectors {
+                    merge(&mut fss, &tc.common_labels)?;
+                } else {
+                    if label.include_templates {
+                        merge(&mut fss, &tc.template_labels)?;
+                    }
+                    merge(
+                        &mut fss,
+                        &[FieldSpec::new(Default::default(), "metadata/labels", true)],
+                    )?;
                 }
-                crate::fieldspec::merge_all(
-                    &mut fss,
-                    &[FieldSpec::new(Default::default(), "metadata/labels", true)],
-                )
-                .map_err(|e| self.err(e))?;
+                transform::labels::apply(m, &label.pairs, &fss).map_err(|e| self.terr(e))?;
+                record(m, "LabelTransformer");
             }
-            transform::labels::apply(m, &label.pairs, &fss).map_err(|e| self.terr(e))?;
-        }
-        if let Some(cl) = &k.common_labels {
+            // kustomize always adds one more LabelTransformer for commonLabels, even empty.
+            let empty = kustomization::StringMap::new();
+            let cl = k.common_labels.as_ref().unwrap_or(&empty);
             transform::labels::apply(m, cl, &tc.common_labels).map_err(|e| self.terr(e))?;
+            record(m, "LabelTransformer");
         }
-        if let Some(ca) = &k.common_annotations {
+        if let Some(ca) = k.common_annotations.as_ref().filter(|a| !a.is_empty()) {
             transform::annotations::apply(m, ca, &tc.common_annotations)
                 .map_err(|e| self.terr(e))?;
+            record(m, "AnnotationsTransformer");
         }
         for (ops, sel) in &loaded.json6902 {
             transform::patches::apply_json(m, ops, sel, false, "PatchJson6902Transformer")
                 .map_err(|e| self.terr(e))?;
+            record(m, "PatchJson6902Transformer");
         }
         for r in k.replicas.iter().flatten() {
             transform::replicas::apply(m, r, &tc.replicas).map_err(|e| self.terr(e))?;
+            record(m, "ReplicaCountTransformer");
         }
         for img in k.images.iter().flatten() {
             transform::images::apply(m, img, &tc.images).map_err(|e| self.terr(e))?;
+            record(m, "ImageTagTransformer");
+        }
+        for (p, config) in &loaded.plugins {
+            self.run_transformer_plugin(m, p, &schema)?;
+            self.record_transformation(m, plugin_origin(config));
         }
         Ok(())
     }
+
+    /// The origin of a built-in transformer or generator configured by this kustomization.
+    fn builtin_origin(&self, kind: &str) -> Option<Origin> {
+        let base = self.origin.as_ref()?;
+        Some(Origin {
+            configured_in: origin_join(base, &self.kust_file_name()),
+            configured_by: [
+                "builtin".into(),
+                kind.to_string(),
+                String::new(),
+                String::new(),
+            ],
+            ..Default::default()
+        })
+    }
+
+    /// kustomize's `AddTransformerAnnotation`: resources without an origin take the
+    /// transformer's; the others record it as a transformation.
+    fn record_transformation(&self, m: &mut ResMap, origin: Option<Origin>) {
+        let Some(origin) = origin else { return };
+        for r in m.resources_mut() {
+            if r.origin.is_none() {
+                r.origin = Some(origin.clone());
+            } else {
+                r.transformations.push(origin.clone());
+            }
+        }
+    }
+}
+
+/// kustomize's `HashTransformer`: generated resources get their content hash appended.
+fn hash_generated_names(m: &mut ResMap) {
+    for r in m.resources_mut() {
+        if r.generated.is_some_and(|g| g.needs_hash) {
+            let h = generate::content_hash(r.obj());
+            r.store_previous_id();
+            let name = format!("{}-{h}", r.name());
+            r.set_name(&name);
+            // The suffix is added once.
+            if let Some(g) = r.generated.as_mut() {
+                g.needs_hash = false;
+            }
+        }
+    }
+    m.reindex();
 }
 
 /// Reads the resources in one file: documents split as kustomize splits them, each checked
