@@ -1,3 +1,4 @@
 //! rustomize: a Kustomize rendering engine.
+pub mod policy;
 pub mod schema;
 pub mod yaml;
