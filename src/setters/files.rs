@@ -115,11 +115,16 @@ pub fn walk(root: &Path) -> Result<Walk, Error> {
     Ok(found)
 }
 
+/// Does the file contain the marker token? Files that do not are never parsed: this is
+/// what keeps Flux (and this crate) away from Helm templates and other non-YAML.
+pub fn has_token(bytes: &[u8]) -> bool {
+    bytes.windows(TOKEN.len()).any(|w| w == TOKEN)
+}
+
 /// Reads a candidate; `None` if it lacks the token.
 pub fn read_screened(path: &Path) -> Result<Option<Vec<u8>>, Error> {
     let bytes = fs::read(path).map_err(io_error(path))?;
-    let has_token = bytes.windows(TOKEN.len()).any(|w| w == TOKEN);
-    Ok(has_token.then_some(bytes))
+    Ok(has_token(&bytes).then_some(bytes))
 }
 
 static TEMP_COUNTER: AtomicUsize = AtomicUsize::new(0);

@@ -108,9 +108,16 @@ pub struct FileUpdate {
 
 /// Applies the setters to one file's content. `path` only names the file in errors.
 ///
-/// Errors are the reasons Flux would skip the file: it does not parse, or one of its
-/// documents is not a mapping.
+/// Content without the token `"$imagepolicy"` is returned unchanged without being
+/// parsed, as Flux screens files. Errors are the reasons Flux would skip the file: it does
+/// not parse, or one of its documents is not a mapping.
 pub fn update_bytes(path: &Path, bytes: &[u8], policies: &Policies) -> Result<FileUpdate, Error> {
+    if !files::has_token(bytes) {
+        return Ok(FileUpdate {
+            output: bytes.to_vec(),
+            objects: Vec::new(),
+        });
+    }
     let docs = spans::scan(bytes).map_err(|source| Error::Yaml {
         path: path.to_path_buf(),
         source,
@@ -358,6 +365,17 @@ mod tests {
         assert_eq!(
             update(src),
             "a: |- # {\"$imagepolicy\": \"ns:app:tag\"}\n  1.10\n\nb: x\n"
+        );
+    }
+
+    #[test]
+    fn long_form_marker_needs_the_token_somewhere_in_the_file() {
+        let marker = "image: old # {\"$ref\": \"#/definitions/io.k8s.cli.setters.ns:app\"}\n";
+        assert_eq!(update(marker), marker);
+        let with_token = format!("{marker}# \"$imagepolicy\"\n");
+        assert_eq!(
+            update(&with_token),
+            with_token.replace("old", "reg.io/app:1.10")
         );
     }
 
