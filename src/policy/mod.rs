@@ -254,17 +254,13 @@ impl Policy {
                 best.map(|(i, _)| i).ok_or(Error::NoVersionInRange)
             }
             Policy::Alphabetical(order) => {
-                let mut best = 0;
-                for (i, c) in candidates.iter().enumerate() {
-                    let better = match order {
-                        Order::Asc => c > &candidates[best],
-                        Order::Desc => c < &candidates[best],
-                    };
-                    if better {
-                        best = i;
-                    }
-                }
-                Ok(best)
+                let ranked = candidates.iter().enumerate();
+                let best = match order {
+                    // The first of equal strings; they are the same tag anyway.
+                    Order::Asc => ranked.rev().max_by(|a, b| a.1.cmp(b.1)),
+                    Order::Desc => ranked.min_by(|a, b| a.1.cmp(b.1)),
+                };
+                best.map(|(i, _)| i).ok_or(Error::EmptyTagList)
             }
             Policy::Numerical(order) => {
                 let mut best: Option<(usize, f64)> = None;

@@ -580,7 +580,7 @@ impl Walker<'_> {
             let e = line_end(src, i, body_end);
             let line = src.get(i..e).unwrap_or_default();
             let spaces = line.iter().take_while(|&&c| c == b' ').count();
-            if line[spaces..].iter().any(|c| !c.is_ascii_whitespace()) {
+            if line.iter().skip(spaces).any(|c| !c.is_ascii_whitespace()) {
                 indent = Some(indent.map_or(spaces, |n| n.min(spaces)));
             }
             i = e + 1;
