@@ -413,7 +413,7 @@ data:
 }
 
 #[test]
-fn block_scalar_that_cannot_stay_a_block_becomes_double_quoted() {
+fn empty_value_in_a_block_scalar() {
     let mut p = Policies::new();
     p.insert("ns:app", ImageRef::parse("app:1").unwrap())
         .unwrap();
@@ -422,10 +422,27 @@ fn block_scalar_that_cannot_stay_a_block_becomes_double_quoted() {
     let after = String::from_utf8(out.output).unwrap();
     assert_eq!(
         after,
-        "d: \"\" # {\"$imagepolicy\": \"ns:app:digest\"}\n\nnext: 1\n"
+        "d: |- # {\"$imagepolicy\": \"ns:app:digest\"}\n\nnext: 1\n"
     );
     let docs = read_stream(after.as_bytes(), Limits::default()).unwrap();
     assert_eq!(docs[0].value["d"], "");
+}
+
+/// Found by the fuzzer: a block header alone on its line, at the end of the file.
+#[test]
+fn block_header_alone_at_the_end_of_the_file() {
+    let mut p = Policies::new();
+    p.insert("ns:app", ImageRef::parse("reg.io/team/app:1.10").unwrap())
+        .unwrap();
+    let src = "key:\n>8 # {\"$imagepolicy\": \"ns:app\"}\t\t";
+    let out = update_bytes(Path::new("t.yaml"), src.as_bytes(), &p).unwrap();
+    let after = String::from_utf8(out.output).unwrap();
+    assert_eq!(
+        after,
+        "key:\n>- # {\"$imagepolicy\": \"ns:app\"}\t\t\n  reg.io/team/app:1.10\n"
+    );
+    let docs = read_stream(after.as_bytes(), Limits::default()).unwrap();
+    assert_eq!(docs[0].value["key"], "reg.io/team/app:1.10");
 }
 
 mod property {

@@ -227,25 +227,50 @@ fn block_replacement(src: &[u8], scalar: &ScalarSpan, value: &str) -> Vec<Splice
     let nl = block.line_break;
     let body = src.get(block.body.clone()).unwrap_or_default();
     let kept_blank = nl.repeat(trailing_blank_lines(body));
-    let fits = block.indent.is_some()
-        && !value.is_empty()
-        && !value.starts_with([' ', '\n'])
+    let header_line = src
+        .get(..block.header.start)
+        .and_then(|before| before.iter().rposition(|&c| c == b'\n'))
+        .map_or(0, |p| p + 1);
+    let before_header = src.get(header_line..block.header.start).unwrap_or_default();
+    let splices = |header: String, body: String| {
+        vec![
+            Splice {
+                range: block.header.clone(),
+                text: header,
+            },
+            Splice {
+                range: block.body.clone(),
+                text: body,
+            },
+        ]
+    };
+    if value.is_empty() {
+        return splices("|-".into(), kept_blank);
+    }
+    let fits = !value.starts_with([' ', '\n'])
         && !value.ends_with("\n\n")
         && !value
             .chars()
             .any(|c| (c != '\n' && is_break(c)) || (c != '\t' && !is_printable(c)));
-    let (Some(indent), true) = (block.indent, fits) else {
-        return vec![
-            Splice {
-                range: block.header.clone(),
-                text: double_quoted(value),
-            },
-            Splice {
-                range: block.body.clone(),
-                text: kept_blank,
-            },
-        ];
-    };
+    if !fits {
+        // A header alone on its line sits where only a block may; a quoted scalar there
+        // must be indented past its parent.
+        let pad = if before_header.iter().all(|&c| c == b' ') {
+            "  "
+        } else {
+            ""
+        };
+        return splices(format!("{pad}{}", double_quoted(value)), kept_blank);
+    }
+    // The body's own indentation; for an empty body, two more than what starts the
+    // header's line (the key, or the node after `- `), which is deeper than the parent.
+    let indent = block.indent.unwrap_or_else(|| {
+        before_header
+            .iter()
+            .take_while(|&&c| c == b' ' || c == b'-')
+            .count()
+            + 2
+    });
     let content = value.strip_suffix('\n');
     let lines = content.unwrap_or(value);
     // A folded block would join lines; several lines need a literal one.
@@ -256,25 +281,20 @@ fn block_replacement(src: &[u8], scalar: &ScalarSpan, value: &str) -> Vec<Splice
     };
     let chomp = if content.is_some() { "" } else { "-" };
     let pad = " ".repeat(indent);
-    let mut body = String::new();
+    let mut new_body = String::new();
+    if src.get(block.body.start.wrapping_sub(1)) != Some(&b'\n') {
+        // The header line ends the file: the body needs its own line.
+        new_body.push_str(nl);
+    }
     for line in lines.split('\n') {
         if !line.is_empty() {
-            body.push_str(&pad);
-            body.push_str(line);
+            new_body.push_str(&pad);
+            new_body.push_str(line);
         }
-        body.push_str(nl);
+        new_body.push_str(nl);
     }
-    body.push_str(&kept_blank);
-    vec![
-        Splice {
-            range: block.header.clone(),
-            text: format!("{indicator}{chomp}"),
-        },
-        Splice {
-            range: block.body.clone(),
-            text: body,
-        },
-    ]
+    new_body.push_str(&kept_blank);
+    splices(format!("{indicator}{chomp}"), new_body)
 }
 
 /// Whitespace-only lines at the end of a block body: not part of the value (or, with
@@ -335,6 +355,36 @@ mod tests {
         assert_eq!(style_for("tab\there"), Out::Double);
         assert_eq!(flow_style(Style::Plain, "a,b", true), Out::Single);
         assert_eq!(flow_style(Style::Plain, "a,b", false), Out::Plain);
+    }
+
+    fn rewrite(src: &str, value: &str) -> String {
+        let docs = crate::yaml::spans::scan(src.as_bytes()).unwrap();
+        let scalar = docs[0].scalars.last().unwrap();
+        let mut splices = replacement(src.as_bytes(), scalar, value);
+        splices.sort_by_key(|s| s.range.start);
+        let mut out = String::new();
+        let mut at = 0;
+        for s in splices {
+            out.push_str(&src[at..s.range.start]);
+            out.push_str(&s.text);
+            at = s.range.end;
+        }
+        out + &src[at..]
+    }
+
+    #[test]
+    fn blocks_that_cannot_hold_the_value_become_quoted_in_place() {
+        assert_eq!(rewrite("a: |\n  x\n", " lead"), "a: \" lead\"\n");
+        // A header alone on its line: the quoted scalar must be indented past the key.
+        assert_eq!(
+            rewrite("a:\n|\n  x\n", "bell\u{7}"),
+            "a:\n  \"bell\\x07\"\n"
+        );
+        assert_eq!(rewrite("a:\n|\n  x\n", "tab\t"), "a:\n|-\n  tab\t\n");
+        assert_eq!(
+            rewrite("a: >-\n  x\n  y\n", "one\ntwo\n"),
+            "a: |\n  one\n  two\n"
+        );
     }
 
     #[test]
