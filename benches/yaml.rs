@@ -1,1 +1,33 @@
-fn main() {}
+//! Read and emit throughput (MB/s) on the largest corpus output (Argo Workflows, ~12 MB of
+//! CRDs with deep openAPIV3Schema trees).
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+
+fn bench(c: &mut Criterion) {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/corpus/argo-workflows-quick-start/expected.yaml"
+    );
+    let bytes = std::fs::read(path).expect("corpus fixture");
+    let docs = rustomize::yaml::read_stream(&bytes, Default::default()).expect("parses");
+    let values: Vec<serde_json::Value> = docs.into_iter().map(|d| d.value).collect();
+    let emitted = rustomize::yaml::emit_stream(values.iter()).expect("emits");
+    assert_eq!(
+        emitted, bytes,
+        "emit(read(x)) must reproduce kubectl's output"
+    );
+
+    let mut g = c.benchmark_group("yaml");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(bytes.len() as u64));
+    g.bench_function("read", |b| {
+        b.iter(|| rustomize::yaml::read_stream(&bytes, Default::default()).unwrap())
+    });
+    g.bench_function("emit", |b| {
+        b.iter(|| rustomize::yaml::emit_stream(values.iter()).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 
+mod build;
 mod image;
 
 const USAGE: &str = "usage:
@@ -13,6 +14,7 @@ const USAGE: &str = "usage:
 
 pub fn run(args: &[String]) -> ExitCode {
     match args.first().map(String::as_str) {
+        Some("build") => build::run(&args[1..]),
         Some("image") => image::run(&args[1..]),
         Some("-h") | Some("--help") | Some("help") => {
             print!("{USAGE}");

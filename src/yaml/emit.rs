@@ -53,18 +53,44 @@ pub fn format_number(n: &Number) -> String {
     }
     let f = n.as_f64().unwrap_or(0.0);
     // encoding/json writes integral floats below 1e21 as plain digits; go-yaml v2 then reads
-    // them back as integers when they fit in int64 or uint64.
+    // them back as integers when that text fits in int64 or uint64. The text is the
+    // shortest round-tripping digits padded with zeros (2^63 prints as 9223372036854776000,
+    // which no longer fits).
     if f.fract() == 0.0 && f.abs() < 1e21 {
-        // 2^63 and 2^64 are exact in f64.
-        let two63 = 2f64.powi(63);
-        if (-two63..two63).contains(&f) {
-            return (f as i64).to_string();
+        let text = format_go_float_fixed(f);
+        if let Ok(i) = text.parse::<i64>() {
+            return i.to_string();
         }
-        if (0.0..2f64.powi(64)).contains(&f) {
-            return (f as u64).to_string();
+        if let Ok(u) = text.parse::<u64>() {
+            return u.to_string();
         }
     }
     format_go_float(f)
+}
+
+/// Go's `strconv.FormatFloat(f, 'f', -1, 64)` for an integral `f`: shortest digits, then
+/// zeros up to the decimal point.
+fn format_go_float_fixed(f: f64) -> String {
+    let sci = format!("{:e}", f);
+    let (neg, sci) = match sci.strip_prefix('-') {
+        Some(s) => (true, s),
+        None => (false, sci.as_str()),
+    };
+    let (mant, exp) = sci.split_once('e').unwrap_or((sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
+    if exp < 0 || f == 0.0 {
+        return "0".to_string();
+    }
+    let mut s = String::new();
+    if neg {
+        s.push('-');
+    }
+    s.push_str(&digits);
+    for _ in digits.len()..(exp as usize + 1) {
+        s.push('0');
+    }
+    s
 }
 
 /// Go's `strconv.FormatFloat(f, 'g', -1, 64)`.

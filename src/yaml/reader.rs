@@ -3,7 +3,7 @@
 //! kustomize (kyaml's `ByteReader`) first replaces every CRLF with LF, then splits the text
 //! at the regular expression `\n---.*\n` (text after `---` on that line must be a comment),
 //! and parses only the first YAML document of each piece with go-yaml v3. This module does
-//! the same with `libyaml-safer`'s event parser (go-yaml is a port of libyaml, so the two
+//! the same with `granit-parser`'s event parser, in its libyaml-compatible settings (go-yaml is a port of libyaml, so the two
 //! accept and reject the same syntax) and builds `serde_json::Value` trees directly from
 //! the events, resolving plain scalars with [`super::resolve`].
 //!
@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 
 use base64::Engine;
-use libyaml_safer::{EventData, Parser, ScalarStyle};
+use granit_parser::{Event, Marker, Parser, ScalarStyle};
 use serde_json::{Map, Number, Value};
 
 use super::resolve::{resolve_plain, Dialect, Resolved};
@@ -48,10 +48,25 @@ pub struct Document {
 /// Reads a resource stream the way kustomize does: CRLF to LF, split at `---` lines, first
 /// document of each piece, empty and null documents dropped.
 pub fn read_stream(bytes: &[u8], limits: Limits) -> Result<Vec<Document>, Error> {
+    read_stream_with(bytes, limits, false)
+}
+
+/// [`read_stream`] for Kubernetes resources: annotation values keep their source text as
+/// strings (`a: 1.0` reads as `"1.0"`), because kustomize rewrites every annotation map as
+/// strings of the original scalar text before printing.
+pub fn read_resource_stream(bytes: &[u8], limits: Limits) -> Result<Vec<Document>, Error> {
+    read_stream_with(bytes, limits, true)
+}
+
+fn read_stream_with(
+    bytes: &[u8],
+    limits: Limits,
+    annotation_text: bool,
+) -> Result<Vec<Document>, Error> {
     let text = normalize_input(bytes)?;
     let mut docs = Vec::new();
     for piece in split_documents(&text)? {
-        if let Some(value) = read_first_document(piece.text, Dialect::V3, limits)
+        if let Some(value) = read_first_document(piece.text, Dialect::V3, limits, annotation_text)
             .map_err(|e| e.shifted(piece.line - 1))?
         {
             if !value.is_null() {
@@ -73,7 +88,7 @@ pub fn read_document(
     limits: Limits,
 ) -> Result<Option<Value>, Error> {
     let text = normalize_input(bytes)?;
-    read_first_document(&text, dialect, limits)
+    read_first_document(&text, dialect, limits, false)
 }
 
 /// UTF-16 (with BOM) is transcoded; CRLF becomes LF as in kyaml.
@@ -203,11 +218,12 @@ enum Frame {
         key: Option<String>,
         merge_key: bool,
         merges: Vec<Value>,
-        anchor: Option<String>,
+        /// Anchor id (0: none).
+        anchor: usize,
     },
     Seq {
         items: Vec<Value>,
-        anchor: Option<String>,
+        anchor: usize,
     },
 }
 
@@ -215,13 +231,15 @@ struct Builder {
     dialect: Dialect,
     limits: Limits,
     stack: Vec<Frame>,
-    anchors: HashMap<String, (Value, usize)>,
+    anchors: HashMap<usize, (Value, usize)>,
     alias_nodes: usize,
     root: Option<Value>,
+    /// Keep `metadata.annotations` values as their source text.
+    annotation_text: bool,
 }
 
-fn mark_error(msg: impl Into<String>, mark: libyaml_safer::Mark) -> Error {
-    Error::at(msg.into(), mark.line as usize + 1, mark.column as usize + 1)
+fn mark_error(msg: impl Into<String>, mark: Marker) -> Error {
+    Error::at(msg.into(), mark.line(), mark.col() + 1)
 }
 
 /// Parses the first document of `text`. `None` when there is none.
@@ -229,6 +247,7 @@ fn read_first_document(
     text: &[u8],
     dialect: Dialect,
     limits: Limits,
+    annotation_text: bool,
 ) -> Result<Option<Value>, Error> {
     if text.is_empty() {
         return Ok(None);
@@ -237,8 +256,19 @@ fn read_first_document(
         let (line, col) = line_col(text, e.valid_up_to());
         return Err(Error::at("invalid UTF-8 in input".to_string(), line, col));
     }
-    let mut parser = Parser::new();
-    parser.set_input(text);
+    let Ok(src) = std::str::from_utf8(text) else {
+        return Err(Error::new("invalid UTF-8 in input"));
+    };
+    // libyaml's reading of the corner cases go-yaml inherits: no line feed is added to a
+    // block scalar that ends the input, and a BOM inside a document is content.
+    let options = granit_parser::options! {
+        block_scalar_eof_without_line_feed: true,
+        bom_inside_document_as_content: true,
+        emit_comments: false,
+        block_nesting_limit: limits.max_depth,
+        flow_nesting_limit: limits.max_depth,
+    };
+    let mut parser = Parser::new_from_str_with_options(src, options);
     let mut b = Builder {
         dialect,
         limits,
@@ -246,25 +276,23 @@ fn read_first_document(
         anchors: HashMap::new(),
         alias_nodes: 0,
         root: None,
+        annotation_text,
     };
-    let mut in_doc = false;
     loop {
-        let ev = parser.parse().map_err(|e| convert_error(&e, text))?;
-        let mark = ev.start_mark;
-        match ev.data {
-            EventData::StreamStart { .. } => {}
-            EventData::StreamEnd => return Ok(None),
-            EventData::DocumentStart { .. } => in_doc = true,
-            EventData::DocumentEnd { .. } => return Ok(Some(b.root.take().unwrap_or(Value::Null))),
-            EventData::Alias { anchor } => {
-                let (value, count) = match b.anchors.get(&anchor) {
+        let (ev, span) = match parser.next_event() {
+            None => return Ok(None),
+            Some(Err(e)) => return Err(mark_error(e.info(), *e.marker())),
+            Some(Ok(x)) => x,
+        };
+        let mark = span.start;
+        match ev {
+            Event::StreamStart | Event::DocumentStart(..) => {}
+            Event::StreamEnd => return Ok(None),
+            Event::DocumentEnd => return Ok(Some(b.root.take().unwrap_or(Value::Null))),
+            Event::Alias(id) => {
+                let (value, count) = match b.anchors.get(&id) {
                     Some(v) => v,
-                    None => {
-                        return Err(mark_error(
-                            format!("unknown anchor '{anchor}' referenced"),
-                            mark,
-                        ))
-                    }
+                    None => return Err(mark_error("unknown anchor referenced", mark)),
                 };
                 b.alias_nodes += count;
                 if b.alias_nodes > b.limits.max_alias_nodes {
@@ -277,18 +305,13 @@ fn read_first_document(
                     ));
                 }
                 let v = value.clone();
-                b.add(v, None, None, mark)?;
+                b.add(v, 0, None, mark)?;
             }
-            EventData::Scalar {
-                anchor,
-                tag,
-                value,
-                style,
-                ..
-            } => {
-                b.scalar(value, tag, style, anchor, mark)?;
+            Event::Scalar(value, style, anchor, tag) => {
+                let tag = tag.map(|t| format!("{}{}", t.handle(), t.suffix()));
+                b.scalar(value.into_owned(), tag, style, anchor, mark)?;
             }
-            EventData::SequenceStart { anchor, .. } => {
+            Event::SequenceStart(_, anchor, _) => {
                 b.push(
                     Frame::Seq {
                         items: Vec::new(),
@@ -297,7 +320,7 @@ fn read_first_document(
                     mark,
                 )?;
             }
-            EventData::MappingStart { anchor, .. } => {
+            Event::MappingStart(_, anchor, _) => {
                 b.push(
                     Frame::Map {
                         map: Map::new(),
@@ -309,7 +332,7 @@ fn read_first_document(
                     mark,
                 )?;
             }
-            EventData::SequenceEnd | EventData::MappingEnd => {
+            Event::SequenceEnd | Event::MappingEnd => {
                 let frame = match b.stack.pop() {
                     Some(f) => f,
                     None => return Err(mark_error("unbalanced collection end", mark)),
@@ -330,17 +353,13 @@ fn read_first_document(
                 };
                 b.add(value, anchor, None, mark)?;
             }
+            _ => {}
         }
-        let _ = in_doc;
     }
 }
 
 /// Applies one `<<` source: keys already present (explicit, or from an earlier source) win.
-fn merge_into(
-    map: &mut Map<String, Value>,
-    source: Value,
-    mark: libyaml_safer::Mark,
-) -> Result<(), Error> {
+fn merge_into(map: &mut Map<String, Value>, source: Value, mark: Marker) -> Result<(), Error> {
     match source {
         Value::Object(m) => {
             for (k, v) in m {
@@ -380,7 +399,7 @@ fn count_nodes(v: &Value) -> usize {
 const TAG_PREFIX: &str = "tag:yaml.org,2002:";
 
 impl Builder {
-    fn push(&mut self, frame: Frame, mark: libyaml_safer::Mark) -> Result<(), Error> {
+    fn push(&mut self, frame: Frame, mark: Marker) -> Result<(), Error> {
         if let Some(Frame::Map { key: None, .. }) = self.stack.last() {
             return Err(mark_error(
                 "a map or sequence cannot be a mapping key",
@@ -402,8 +421,8 @@ impl Builder {
         text: String,
         tag: Option<String>,
         style: ScalarStyle,
-        anchor: Option<String>,
-        mark: libyaml_safer::Mark,
+        anchor: usize,
+        mark: Marker,
     ) -> Result<(), Error> {
         let plain = style == ScalarStyle::Plain;
         // A mapping key: must be a string (or the merge key).
@@ -434,27 +453,39 @@ impl Builder {
                     ))
                 }
             };
-            if let Some(a) = anchor {
-                self.anchors.insert(a, (Value::String(k.clone()), 1));
+            if anchor != 0 {
+                self.anchors.insert(anchor, (Value::String(k.clone()), 1));
             }
             *key = Some(k);
             return Ok(());
+        }
+        if self.annotation_text && self.in_annotations() {
+            return self.add(Value::String(text), anchor, None, mark);
         }
         let v = scalar_value(&text, tag.as_deref(), plain, self.dialect)
             .map_err(|m| mark_error(m, mark))?;
         self.add(v, anchor, Some(&text), mark)
     }
 
+    /// Is the next value a `metadata.annotations` entry of the document?
+    fn in_annotations(&self) -> bool {
+        let key_is =
+            |f: &Frame, want: &str| matches!(f, Frame::Map { key: Some(k), .. } if k == want);
+        self.stack.len() == 3
+            && key_is(&self.stack[0], "metadata")
+            && key_is(&self.stack[1], "annotations")
+    }
+
     fn add(
         &mut self,
         value: Value,
-        anchor: Option<String>,
+        anchor: usize,
         _text: Option<&str>,
-        mark: libyaml_safer::Mark,
+        mark: Marker,
     ) -> Result<(), Error> {
-        if let Some(a) = anchor {
+        if anchor != 0 {
             let n = count_nodes(&value);
-            self.anchors.insert(a, (value.clone(), n));
+            self.anchors.insert(anchor, (value.clone(), n));
         }
         match self.stack.last_mut() {
             None => {
@@ -580,27 +611,6 @@ fn line_col(text: &[u8], offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-fn convert_error(e: &libyaml_safer::Error, text: &[u8]) -> Error {
-    let mut msg = e.problem().to_string();
-    if let Some(ctx) = e.context() {
-        msg = format!("{msg} {ctx}");
-    }
-    match e.problem_mark() {
-        Some(m) => Error::at(msg, m.line as usize + 1, m.column as usize + 1),
-        None => {
-            let s = e.to_string();
-            // Reader errors carry only a byte offset in their message.
-            let offset = s
-                .split_whitespace()
-                .filter_map(|w| w.parse::<usize>().ok())
-                .next()
-                .unwrap_or(0);
-            let (line, col) = line_col(text, offset);
-            Error::at(msg, line, col)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -655,6 +665,15 @@ mod tests {
     fn duplicate_key_names_line() {
         let e = read_stream(b"a: 1\nb: 2\na: 3\n", Limits::default()).unwrap_err();
         assert_eq!(e.line, Some(3));
+    }
+
+    #[test]
+    fn block_scalar_at_end_of_input_without_newline() {
+        assert_eq!(read("a: |\n  x\n  y")[0]["a"], "x\ny");
+        assert_eq!(read("a: |+\n  x")[0]["a"], "x");
+        assert_eq!(read("a: |\n  x\n# c")[0]["a"], "x\n");
+        assert_eq!(read("a: |\n  x\n  ")[0]["a"], "x\n");
+        assert_eq!(read("a: b")[0]["a"], "b");
     }
 
     #[test]

@@ -1,0 +1,151 @@
+//! `rustomize build DIR [flags]`: kustomize build's flags, the library's output.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use rustomize::build::{Options, Reorder};
+use rustomize::fs::{DiskFs, LoadRestrictor};
+
+const HELP: &str = "usage: rustomize build [DIR] [flags]
+
+Flags (as `kustomize build`):
+  -o, --output PATH             write to a file, or one file per resource into a directory
+      --load-restrictor VALUE   LoadRestrictionsRootOnly (default) | LoadRestrictionsNone
+      --reorder VALUE           legacy (default) | none
+      --enable-managedby-label  add app.kubernetes.io/managed-by
+";
+
+struct Args {
+    dir: PathBuf,
+    output: Option<PathBuf>,
+    opts: Options,
+}
+
+fn parse(args: &[String]) -> Result<Option<Args>, String> {
+    let mut dir: Option<PathBuf> = None;
+    let mut output = None;
+    let mut opts = Options::default();
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) if f.starts_with('-') => (f, Some(v.to_string())),
+            _ => (a, None),
+        };
+        let mut value = |name: &str| -> Result<String, String> {
+            if let Some(v) = inline.clone() {
+                return Ok(v);
+            }
+            i += 1;
+            args.get(i)
+                .cloned()
+                .ok_or_else(|| format!("flag needs an argument: {name}"))
+        };
+        match flag {
+            "-h" | "--help" => return Ok(None),
+            "-o" | "--output" => output = Some(PathBuf::from(value(flag)?)),
+            "--load-restrictor" | "--load_restrictor" => {
+                opts.load_restrictor = match value(flag)?.as_str() {
+                    "LoadRestrictionsRootOnly" | "rootOnly" => LoadRestrictor::RootOnly,
+                    "LoadRestrictionsNone" | "none" => LoadRestrictor::None,
+                    other => return Err(format!("illegal flag value --load-restrictor {other}; legal values: [LoadRestrictionsRootOnly LoadRestrictionsNone]")),
+                }
+            }
+            "--reorder" => {
+                opts.reorder = match value(flag)?.as_str() {
+                    "legacy" => Reorder::Legacy,
+                    "none" => Reorder::None,
+                    other => return Err(format!("illegal flag value --reorder {other}; legal values: [legacy none]")),
+                }
+            }
+            "--enable-managedby-label" => opts.add_managed_by_label = true,
+            f if f.starts_with('-') && f.len() > 1 => return Err(format!("unknown flag: {f}")),
+            _ => {
+                if dir.is_some() {
+                    return Err("specify one path to a kustomization directory".into());
+                }
+                dir = Some(PathBuf::from(a));
+            }
+        }
+        i += 1;
+    }
+    Ok(Some(Args {
+        dir: dir.unwrap_or_else(|| PathBuf::from(".")),
+        output,
+        opts,
+    }))
+}
+
+pub fn run(args: &[String]) -> ExitCode {
+    let a = match parse(args) {
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            print!("{HELP}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("Error: {e}\n\n{HELP}");
+            return ExitCode::from(1);
+        }
+    };
+    match execute(&a) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn execute(a: &Args) -> Result<(), String> {
+    let fs = Arc::new(DiskFs);
+    let m = rustomize::build::build(fs, &a.dir, &a.opts).map_err(|e| e.to_string())?;
+    match &a.output {
+        Some(dir) if dir.is_dir() => write_individual_files(dir, &m),
+        other => {
+            let bytes = rustomize::yaml::emit_stream(m.resources().iter().map(|r| r.obj()))
+                .map_err(|e| e.to_string())?;
+            match other {
+                Some(file) => {
+                    std::fs::write(file, &bytes).map_err(|e| format!("{}: {e}", file.display()))
+                }
+                None => {
+                    let mut out = std::io::stdout().lock();
+                    out.write_all(&bytes)
+                        .and_then(|_| out.flush())
+                        .map_err(|e| e.to_string())
+                }
+            }
+        }
+    }
+}
+
+/// kustomize's `-o DIR`: one file per resource, `<group_version_kind>_<name>.yaml` in
+/// lowercase, prefixed by the namespace when there is more than one.
+fn write_individual_files(dir: &Path, m: &rustomize::resource::ResMap) -> Result<(), String> {
+    use std::collections::BTreeSet;
+    let namespaced: BTreeSet<String> = m
+        .resources()
+        .iter()
+        .filter(|r| !r.gvk().is_cluster_scoped())
+        .map(|r| r.cur_id().effective_namespace().to_string())
+        .collect();
+    for r in m.resources() {
+        let g = r.gvk();
+        let parts: Vec<&str> = [g.group.as_str(), g.version.as_str(), g.kind.as_str()]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect();
+        let mut name = format!("{}_{}.yaml", parts.join("_"), r.name()).to_lowercase();
+        if !g.is_cluster_scoped() && namespaced.len() > 1 {
+            name = format!("{}_{name}", r.cur_id().effective_namespace().to_lowercase());
+        }
+        let mut bytes = Vec::new();
+        rustomize::yaml::emit_document(r.obj(), &mut bytes).map_err(|e| e.to_string())?;
+        let p = dir.join(name);
+        std::fs::write(&p, bytes).map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    Ok(())
+}

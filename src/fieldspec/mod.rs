@@ -1,0 +1,442 @@
+//! Field specs: which fields of which kinds a transformer touches, and the one walker that
+//! visits them.
+//!
+//! A [`FieldSpec`] pairs a gvk selector with a `/`-separated path (`spec/template/metadata/
+//! labels`). [`walk`] follows the path through maps, visits every element of any list it
+//! meets on the way (kustomize's `fieldspec` filter does the same, so `spec/containers/image`
+//! reaches every container), optionally creates missing fields, and hands each target node to
+//! a per-transformer callback. Transformers are therefore only "what to do with this value".
+//!
+//! The built-in tables ([`TransformerConfig::defaults`]) are data (`defaults.txt`), merged
+//! with user `configurations:` files exactly as kustomize merges them.
+
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::kustomization::FieldSpecArgs;
+use crate::resource::Gvk;
+
+/// One path segment; `is_list` for a trailing `[]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    pub name: String,
+    pub is_list: bool,
+}
+
+/// Where a transformer acts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldSpec {
+    pub gvk: Gvk,
+    pub path: String,
+    pub create: bool,
+    pub segments: Vec<Segment>,
+}
+
+impl FieldSpec {
+    pub fn new(gvk: Gvk, path: &str, create: bool) -> FieldSpec {
+        FieldSpec {
+            gvk,
+            path: path.to_string(),
+            create,
+            segments: split_path(path),
+        }
+    }
+
+    /// Does this spec apply to an object of type `gvk`?
+    pub fn applies_to(&self, gvk: &Gvk) -> bool {
+        gvk.is_selected_by(&self.gvk)
+    }
+
+    /// kustomize's `effectivelyEquals`: same path, and the selectors overlap.
+    fn effectively_equals(&self, other: &FieldSpec) -> bool {
+        self.path == other.path && other.gvk.is_selected_by(&self.gvk)
+    }
+}
+
+impl From<&FieldSpecArgs> for FieldSpec {
+    fn from(a: &FieldSpecArgs) -> FieldSpec {
+        FieldSpec::new(Gvk::new(&a.group, &a.version, &a.kind), &a.path, a.create)
+    }
+}
+
+/// Splits at `/`, honouring `\/` as a literal slash (kustomize's `PathSplitter`).
+pub fn split_path(path: &str) -> Vec<Segment> {
+    let mut parts: Vec<String> = Vec::new();
+    for p in path.split('/') {
+        match parts.last_mut() {
+            Some(last) if last.ends_with('\\') => {
+                last.pop();
+                last.push('/');
+                last.push_str(p);
+            }
+            _ => parts.push(p.to_string()),
+        }
+    }
+    parts
+        .into_iter()
+        .map(|p| match p.strip_suffix("[]") {
+            Some(n) => Segment {
+                name: n.to_string(),
+                is_list: true,
+            },
+            None => Segment {
+                name: p,
+                is_list: false,
+            },
+        })
+        .collect()
+}
+
+/// A list of field specs with kustomize's merge rule (duplicates dropped; the same field
+/// with a different `create` is a conflict).
+pub type FsSlice = Vec<FieldSpec>;
+
+fn merge_one(s: &mut FsSlice, x: FieldSpec) -> Result<(), String> {
+    if let Some(existing) = s.iter().find(|e| e.effectively_equals(&x)) {
+        if existing.create != x.create {
+            return Err(format!("conflicting fieldspecs for path {:?}", x.path));
+        }
+        return Ok(());
+    }
+    s.push(x);
+    Ok(())
+}
+
+/// Merges `incoming` into `s`.
+pub fn merge_all(s: &mut FsSlice, incoming: &[FieldSpec]) -> Result<(), String> {
+    for x in incoming {
+        merge_one(s, x.clone())?;
+    }
+    Ok(())
+}
+
+/// Fields that refer to resources of kind `gvk` by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameBackRef {
+    pub gvk: Gvk,
+    pub referrers: FsSlice,
+}
+
+/// Field specs of every built-in transformer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TransformerConfig {
+    pub name_prefix: FsSlice,
+    pub name_suffix: FsSlice,
+    pub namespace: FsSlice,
+    pub common_labels: FsSlice,
+    pub labels: FsSlice,
+    pub template_labels: FsSlice,
+    pub common_annotations: FsSlice,
+    pub name_reference: Vec<NameBackRef>,
+    pub var_reference: FsSlice,
+    pub images: FsSlice,
+    pub replicas: FsSlice,
+}
+
+/// The `configurations:` file format.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ConfigFile {
+    #[serde(default)]
+    name_prefix: Vec<FieldSpecArgs>,
+    #[serde(default)]
+    name_suffix: Vec<FieldSpecArgs>,
+    #[serde(default)]
+    namespace: Vec<FieldSpecArgs>,
+    #[serde(default)]
+    common_labels: Vec<FieldSpecArgs>,
+    #[serde(default)]
+    labels: Vec<FieldSpecArgs>,
+    #[serde(default)]
+    template_labels: Vec<FieldSpecArgs>,
+    #[serde(default)]
+    common_annotations: Vec<FieldSpecArgs>,
+    #[serde(default)]
+    name_reference: Vec<NameBackRefArgs>,
+    #[serde(default)]
+    var_reference: Vec<FieldSpecArgs>,
+    #[serde(default)]
+    images: Vec<FieldSpecArgs>,
+    #[serde(default)]
+    replicas: Vec<FieldSpecArgs>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct NameBackRefArgs {
+    #[serde(default)]
+    group: String,
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    field_specs: Vec<FieldSpecArgs>,
+}
+
+fn specs(v: &[FieldSpecArgs]) -> FsSlice {
+    v.iter().map(FieldSpec::from).collect()
+}
+
+impl TransformerConfig {
+    /// kustomize's built-in tables.
+    pub fn defaults() -> &'static TransformerConfig {
+        static DEFAULTS: OnceLock<TransformerConfig> = OnceLock::new();
+        DEFAULTS.get_or_init(|| parse_defaults(include_str!("defaults.txt")))
+    }
+
+    /// A config read from a `configurations:` file (already parsed to a value).
+    pub fn from_value(v: Value) -> Result<TransformerConfig, String> {
+        let f: ConfigFile = serde_json::from_value(v).map_err(|e| e.to_string())?;
+        Ok(TransformerConfig {
+            name_prefix: specs(&f.name_prefix),
+            name_suffix: specs(&f.name_suffix),
+            namespace: specs(&f.namespace),
+            common_labels: specs(&f.common_labels),
+            labels: specs(&f.labels),
+            template_labels: specs(&f.template_labels),
+            common_annotations: specs(&f.common_annotations),
+            name_reference: f
+                .name_reference
+                .iter()
+                .map(|n| NameBackRef {
+                    gvk: Gvk::new(&n.group, &n.version, &n.kind),
+                    referrers: specs(&n.field_specs),
+                })
+                .collect(),
+            var_reference: specs(&f.var_reference),
+            images: specs(&f.images),
+            replicas: specs(&f.replicas),
+        })
+    }
+
+    /// kustomize's `TransformerConfig.Merge`.
+    pub fn merge(&mut self, o: &TransformerConfig) -> Result<(), String> {
+        merge_all(&mut self.name_prefix, &o.name_prefix)?;
+        merge_all(&mut self.name_suffix, &o.name_suffix)?;
+        merge_all(&mut self.namespace, &o.namespace)?;
+        merge_all(&mut self.common_annotations, &o.common_annotations)?;
+        merge_all(&mut self.common_labels, &o.common_labels)?;
+        merge_all(&mut self.labels, &o.labels)?;
+        merge_all(&mut self.template_labels, &o.template_labels)?;
+        merge_all(&mut self.var_reference, &o.var_reference)?;
+        for nbr in &o.name_reference {
+            match self.name_reference.iter_mut().find(|c| c.gvk == nbr.gvk) {
+                Some(c) => merge_all(&mut c.referrers, &nbr.referrers)?,
+                None => self.name_reference.push(nbr.clone()),
+            }
+        }
+        merge_all(&mut self.images, &o.images)?;
+        merge_all(&mut self.replicas, &o.replicas)?;
+        // kustomize sorts the back-reference list by the referenced kind's legacy order.
+        self.name_reference
+            .sort_by(|a, b| crate::build::sort::gvk_order(&a.gvk, &b.gvk));
+        Ok(())
+    }
+}
+
+fn parse_selector(s: &str) -> Gvk {
+    let mut parts = s.splitn(3, ':');
+    let g = parts.next().unwrap_or("");
+    let v = parts.next().unwrap_or("");
+    let k = parts.next().unwrap_or("");
+    Gvk::new(g, v, k)
+}
+
+/// Reads `defaults.txt` (see its header for the layout).
+fn parse_defaults(text: &str) -> TransformerConfig {
+    let mut tc = TransformerConfig::default();
+    let mut section = String::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Some(h) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = h.to_string();
+            if let Some(sel) = h.strip_prefix("nameReference ") {
+                tc.name_reference.push(NameBackRef {
+                    gvk: parse_selector(sel),
+                    referrers: Vec::new(),
+                });
+            }
+            continue;
+        }
+        let mut words = line.split_whitespace();
+        let sel = words.next().unwrap_or("");
+        let path = words.next().unwrap_or("");
+        let create = words.next() == Some("+");
+        let fs = FieldSpec::new(parse_selector(sel), path, create);
+        let target = match section.as_str() {
+            "namePrefix" => &mut tc.name_prefix,
+            "nameSuffix" => &mut tc.name_suffix,
+            "namespace" => &mut tc.namespace,
+            "commonLabels" => &mut tc.common_labels,
+            "templateLabels" => &mut tc.template_labels,
+            "commonAnnotations" => &mut tc.common_annotations,
+            "varReference" => &mut tc.var_reference,
+            "images" => &mut tc.images,
+            "replicas" => &mut tc.replicas,
+            s if s.starts_with("nameReference ") => match tc.name_reference.last_mut() {
+                Some(n) => &mut n.referrers,
+                None => continue,
+            },
+            _ => continue,
+        };
+        // The tables repeat a few entries; keep kustomize's de-duplicated view.
+        let _ = merge_one(target, fs);
+    }
+    tc.name_reference
+        .sort_by(|a, b| crate::build::sort::gvk_order(&a.gvk, &b.gvk));
+    tc
+}
+
+/// What to create at the end of the path when the field is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Create {
+    /// Never create (a missing field is skipped).
+    Never,
+    /// Create an empty map (labels, annotations).
+    Map,
+    /// Create an empty string scalar (names, namespaces, images).
+    Scalar,
+    /// Create the integer 0 placeholder (replicas).
+    Int,
+}
+
+/// An error on the way down a field path.
+#[derive(Debug, thiserror::Error)]
+#[error("considering field '{path}': {message}")]
+pub struct WalkError {
+    pub path: String,
+    pub message: String,
+}
+
+/// Visits every node `spec` designates in `obj`, creating missing fields when
+/// `spec.create` and `leaf != Create::Never`. The caller checks the gvk.
+pub fn walk(
+    obj: &mut Value,
+    spec: &FieldSpec,
+    leaf: Create,
+    f: &mut dyn FnMut(&mut Value) -> Result<(), String>,
+) -> Result<(), WalkError> {
+    walk_segments(obj, &spec.segments, spec.create, leaf, f).map_err(|message| WalkError {
+        path: spec.path.clone(),
+        message,
+    })
+}
+
+fn walk_segments(
+    node: &mut Value,
+    segs: &[Segment],
+    create: bool,
+    leaf: Create,
+    f: &mut dyn FnMut(&mut Value) -> Result<(), String>,
+) -> Result<(), String> {
+    let Some((seg, rest)) = segs.split_first() else {
+        return f(node);
+    };
+    match node {
+        Value::Null => Ok(()),
+        Value::Array(items) => {
+            for item in items {
+                walk_segments(item, segs, create, leaf, f)?;
+            }
+            Ok(())
+        }
+        Value::Object(map) => {
+            if seg.name.is_empty() {
+                return Err("cannot set or create an empty field name".into());
+            }
+            // What kind of node to create when the field is missing (or null).
+            let make: Option<fn() -> Value> = if !create || leaf == Create::Never || seg.is_list {
+                if seg.is_list {
+                    Some(|| Value::Array(Vec::new()))
+                } else {
+                    None
+                }
+            } else if rest.is_empty() {
+                Some(match leaf {
+                    Create::Map => || Value::Object(Map::new()),
+                    Create::Int => || Value::from(0),
+                    _ => || Value::String(String::new()),
+                })
+            } else {
+                Some(|| Value::Object(Map::new()))
+            };
+            let creating = create && leaf != Create::Never && !seg.is_list;
+            let field = match map.get_mut(&seg.name) {
+                Some(v) => v,
+                None if creating => {
+                    let mk = make.unwrap_or(|| Value::Object(Map::new()));
+                    map.entry(seg.name.clone()).or_insert_with(mk)
+                }
+                None => return Ok(()),
+            };
+            if field.is_null() {
+                // kustomize turns an existing null into the node kind it would create.
+                if let Some(mk) = make {
+                    *field = mk();
+                }
+            }
+            walk_segments(field, rest, create, leaf, f)
+        }
+        _ => Err("expected sequence or mapping node".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn defaults_load() {
+        let d = TransformerConfig::defaults();
+        assert_eq!(d.name_prefix.len(), 1);
+        assert!(d
+            .common_labels
+            .iter()
+            .any(|f| f.path == "spec/selector" && f.gvk.kind == "Service" && f.create));
+        assert!(d.name_reference.iter().any(|n| n.gvk.kind == "ConfigMap"));
+        assert!(d.images.iter().any(|f| f.segments[1].is_list));
+    }
+
+    #[test]
+    fn escaped_slash_stays_in_segment() {
+        let s = split_path(r"metadata/annotations/nginx.ingress.kubernetes.io\/auth-secret");
+        assert_eq!(s.len(), 3);
+        assert_eq!(s[2].name, "nginx.ingress.kubernetes.io/auth-secret");
+    }
+
+    #[test]
+    fn walks_through_lists_and_creates() {
+        let mut v = json!({"spec": {"containers": [{"image": "a"}, {"image": "b"}]}});
+        let fs = FieldSpec::new(Gvk::default(), "spec/containers[]/image", true);
+        let mut seen = Vec::new();
+        walk(&mut v, &fs, Create::Scalar, &mut |n| {
+            seen.push(n.as_str().unwrap_or("").to_string());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, vec!["a", "b"]);
+
+        let mut v = json!({"metadata": {}});
+        let fs = FieldSpec::new(Gvk::default(), "metadata/labels", true);
+        walk(&mut v, &fs, Create::Map, &mut |n| {
+            n.as_object_mut().unwrap().insert("a".into(), json!("b"));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(v, json!({"metadata": {"labels": {"a": "b"}}}));
+    }
+
+    #[test]
+    fn scalar_in_the_middle_is_an_error() {
+        let mut v = json!({"spec": "x"});
+        let fs = FieldSpec::new(Gvk::default(), "spec/template/metadata", false);
+        assert!(walk(&mut v, &fs, Create::Never, &mut |_| Ok(())).is_err());
+    }
+}

@@ -1,0 +1,448 @@
+//! The kustomization file: its schema, how it is found and read, legacy-field migration,
+//! and validation.
+//!
+//! kustomize reads `kustomization.yaml` with `sigs.k8s.io/yaml` (go-yaml v2 → JSON) and
+//! decodes it with unknown fields disallowed, so `yes` is a boolean and an unknown key is an
+//! error. [`Kustomization::parse`] does the same: the YAML reader in the v2 dialect, then
+//! serde with `deny_unknown_fields`. Every field kustomize v5.5.0 knows is here, legacy ones
+//! included; [`Kustomization::fix_legacy`] folds `bases`, `imageTags`, `env` into their
+//! modern forms exactly as kustomize's `FixKustomization` does.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::yaml;
+
+/// File names kustomize looks for, in its order.
+pub const FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+pub const KUSTOMIZATION_VERSION: &str = "kustomize.config.k8s.io/v1beta1";
+pub const KUSTOMIZATION_KIND: &str = "Kustomization";
+pub const COMPONENT_VERSION: &str = "kustomize.config.k8s.io/v1alpha1";
+pub const COMPONENT_KIND: &str = "Component";
+
+pub type StringMap = BTreeMap<String, String>;
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Kustomization {
+    #[serde(alias = "apiversion")]
+    pub api_version: Option<String>,
+    pub kind: Option<String>,
+    pub metadata: Option<ObjectMeta>,
+    pub openapi: Option<StringMap>,
+    #[serde(alias = "nameprefix")]
+    pub name_prefix: Option<String>,
+    #[serde(alias = "namesuffix")]
+    pub name_suffix: Option<String>,
+    pub namespace: Option<String>,
+    #[serde(alias = "commonlabels")]
+    pub common_labels: Option<StringMap>,
+    pub labels: Option<Vec<Label>>,
+    #[serde(alias = "commonannotations")]
+    pub common_annotations: Option<StringMap>,
+    #[serde(alias = "patchesstrategicmerge")]
+    pub patches_strategic_merge: Option<Vec<String>>,
+    #[serde(alias = "patchesjson6902")]
+    pub patches_json6902: Option<Vec<Patch>>,
+    pub patches: Option<Vec<Patch>>,
+    pub images: Option<Vec<Image>>,
+    #[serde(alias = "imagetags")]
+    pub image_tags: Option<Vec<Image>>,
+    pub replacements: Option<Vec<ReplacementField>>,
+    pub replicas: Option<Vec<Replica>>,
+    pub vars: Option<Vec<Var>>,
+    #[serde(alias = "sortoptions")]
+    pub sort_options: Option<SortOptions>,
+    pub resources: Option<Vec<String>>,
+    pub components: Option<Vec<String>>,
+    pub crds: Option<Vec<String>>,
+    pub bases: Option<Vec<String>>,
+    #[serde(alias = "configmapgenerator")]
+    pub config_map_generator: Option<Vec<GeneratorArgs>>,
+    #[serde(alias = "secretgenerator")]
+    pub secret_generator: Option<Vec<GeneratorArgs>>,
+    #[serde(alias = "helmglobals")]
+    pub helm_globals: Option<Value>,
+    #[serde(alias = "helmcharts")]
+    pub helm_charts: Option<Vec<Value>>,
+    #[serde(alias = "helmchartinflationgenerator")]
+    pub helm_chart_inflation_generator: Option<Vec<Value>>,
+    #[serde(alias = "generatoroptions")]
+    pub generator_options: Option<GeneratorOptions>,
+    pub configurations: Option<Vec<String>>,
+    pub generators: Option<Vec<String>>,
+    pub transformers: Option<Vec<String>>,
+    pub validators: Option<Vec<String>>,
+    #[serde(alias = "buildmetadata")]
+    pub build_metadata: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectMeta {
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    pub labels: Option<StringMap>,
+    pub annotations: Option<StringMap>,
+}
+
+/// A field-spec entry (`configurations:` files, `labels[].fields`, plugin configs).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct FieldSpecArgs {
+    #[serde(default)]
+    pub group: String,
+    #[serde(default)]
+    pub version: String,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub path: String,
+    #[serde(default)]
+    pub create: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Label {
+    #[serde(default)]
+    pub pairs: StringMap,
+    #[serde(alias = "includeselectors", default)]
+    pub include_selectors: bool,
+    #[serde(alias = "includetemplates", default)]
+    pub include_templates: bool,
+    #[serde(default)]
+    pub fields: Vec<FieldSpecArgs>,
+}
+
+/// A resource selector: id parts (name and namespace are anchored regular expressions in
+/// patch targets) plus label and annotation selectors.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Selector {
+    #[serde(default)]
+    pub group: String,
+    #[serde(default)]
+    pub version: String,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub namespace: String,
+    #[serde(alias = "annotationselector", default)]
+    pub annotation_selector: String,
+    #[serde(alias = "labelselector", default)]
+    pub label_selector: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Patch {
+    #[serde(default)]
+    pub path: String,
+    #[serde(default)]
+    pub patch: String,
+    pub target: Option<Selector>,
+    pub options: Option<BTreeMap<String, bool>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Image {
+    #[serde(default)]
+    pub name: String,
+    #[serde(alias = "newname", default)]
+    pub new_name: String,
+    #[serde(alias = "tagsuffix", default)]
+    pub tag_suffix: String,
+    #[serde(alias = "newtag", default)]
+    pub new_tag: String,
+    #[serde(default)]
+    pub digest: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Replica {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Var {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub objref: VarTarget,
+    #[serde(default)]
+    pub fieldref: FieldSelector,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct VarTarget {
+    #[serde(alias = "apiversion", default)]
+    pub api_version: String,
+    #[serde(default)]
+    pub group: String,
+    #[serde(default)]
+    pub version: String,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub namespace: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FieldSelector {
+    #[serde(alias = "fieldpath", default)]
+    pub field_path: String,
+}
+
+/// `replacements:` entries: inline, or `path:` to a file of replacements.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ReplacementField {
+    pub source: Option<ReplacementSource>,
+    pub targets: Option<Vec<ReplacementTarget>>,
+    #[serde(default)]
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ReplacementSource {
+    #[serde(default)]
+    pub group: String,
+    #[serde(default)]
+    pub version: String,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub namespace: String,
+    #[serde(alias = "fieldpath", default)]
+    pub field_path: String,
+    pub options: Option<FieldOptions>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ReplacementTarget {
+    pub select: Option<Selector>,
+    pub reject: Option<Vec<Selector>>,
+    #[serde(alias = "fieldpaths")]
+    pub field_paths: Option<Vec<String>>,
+    pub options: Option<FieldOptions>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct FieldOptions {
+    #[serde(default)]
+    pub delimiter: String,
+    #[serde(default)]
+    pub index: i64,
+    #[serde(default)]
+    pub encoding: String,
+    #[serde(default)]
+    pub create: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SortOptions {
+    #[serde(default)]
+    pub order: String,
+    #[serde(alias = "legacysortoptions")]
+    pub legacy_sort_options: Option<LegacySortOptions>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LegacySortOptions {
+    #[serde(alias = "orderfirst", default)]
+    pub order_first: Vec<String>,
+    #[serde(alias = "orderlast", default)]
+    pub order_last: Vec<String>,
+}
+
+/// configMapGenerator / secretGenerator entries (`type` only for secrets).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GeneratorArgs {
+    #[serde(default)]
+    pub namespace: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub behavior: String,
+    #[serde(default)]
+    pub literals: Vec<String>,
+    #[serde(default)]
+    pub files: Vec<String>,
+    #[serde(default)]
+    pub envs: Vec<String>,
+    #[serde(default)]
+    pub env: String,
+    pub options: Option<GeneratorOptions>,
+    #[serde(default, rename = "type")]
+    pub kind_type: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct GeneratorOptions {
+    pub labels: Option<StringMap>,
+    pub annotations: Option<StringMap>,
+    #[serde(alias = "disablenamesuffixhash", default)]
+    pub disable_name_suffix_hash: bool,
+    #[serde(default)]
+    pub immutable: bool,
+}
+
+/// Why a kustomization file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum KustomizationError {
+    #[error("invalid Kustomization: {0}")]
+    Yaml(yaml::Error),
+    #[error("invalid Kustomization: {0}")]
+    Schema(String),
+    #[error("kustomization.yaml is empty")]
+    Empty,
+    #[error("{0}")]
+    Fields(String),
+}
+
+impl Kustomization {
+    /// Parses a kustomization file's bytes (BOM, CRLF and UTF-16 accepted).
+    pub fn parse(bytes: &[u8]) -> Result<Kustomization, KustomizationError> {
+        let value = yaml::read_document(bytes, yaml::Dialect::V2, yaml::Limits::default())
+            .map_err(KustomizationError::Yaml)?
+            .unwrap_or(Value::Null);
+        let value = match value {
+            Value::Null => Value::Object(Default::default()),
+            v => v,
+        };
+        let k: Kustomization =
+            serde_json::from_value(value).map_err(|e| KustomizationError::Schema(e.to_string()))?;
+        Ok(k)
+    }
+
+    /// kustomize's `FixKustomization` + `CheckEmpty` + `EnforceFields`.
+    pub fn fix_legacy(&mut self) -> Result<(), KustomizationError> {
+        let empty = Kustomization {
+            api_version: self.api_version.clone(),
+            kind: self.kind.clone(),
+            ..Default::default()
+        };
+        if *self == empty {
+            return Err(KustomizationError::Empty);
+        }
+        if self.kind.as_deref().unwrap_or("").is_empty() {
+            self.kind = Some(KUSTOMIZATION_KIND.to_string());
+        }
+        if self.api_version.as_deref().unwrap_or("").is_empty() {
+            self.api_version = Some(
+                if self.is_component() {
+                    COMPONENT_VERSION
+                } else {
+                    KUSTOMIZATION_VERSION
+                }
+                .into(),
+            );
+        }
+        if let Some(bases) = self.bases.take() {
+            self.resources.get_or_insert_with(Vec::new).extend(bases);
+        }
+        if let Some(tags) = self.image_tags.take() {
+            self.images.get_or_insert_with(Vec::new).extend(tags);
+        }
+        for g in self
+            .config_map_generator
+            .iter_mut()
+            .chain(self.secret_generator.iter_mut())
+            .flatten()
+        {
+            if !g.env.is_empty() {
+                g.envs.push(std::mem::take(&mut g.env));
+            }
+        }
+        let kind = self.kind.clone().unwrap_or_default();
+        let mut errs = Vec::new();
+        if kind != KUSTOMIZATION_KIND && kind != COMPONENT_KIND {
+            errs.push(format!(
+                "kind should be {KUSTOMIZATION_KIND} or {COMPONENT_KIND}"
+            ));
+        }
+        let required = if kind == COMPONENT_KIND {
+            COMPONENT_VERSION
+        } else {
+            KUSTOMIZATION_VERSION
+        };
+        if self.api_version.as_deref() != Some(required) {
+            errs.push(format!("apiVersion for {kind} should be {required}"));
+        }
+        if !errs.is_empty() {
+            return Err(KustomizationError::Fields(errs.join("\n")));
+        }
+        Ok(())
+    }
+
+    pub fn is_component(&self) -> bool {
+        self.kind.as_deref() == Some(COMPONENT_KIND)
+    }
+
+    pub fn build_metadata_has(&self, option: &str) -> bool {
+        self.build_metadata
+            .as_ref()
+            .is_some_and(|v| v.iter().any(|o| o == option))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_fields_are_errors() {
+        assert!(Kustomization::parse(b"resourcez: [a]").is_err());
+        assert!(Kustomization::parse(b"resources: [a]").is_ok());
+    }
+
+    #[test]
+    fn yaml11_booleans_are_not_strings() {
+        // go-yaml v2 reads `no` as false; a string field cannot take it.
+        assert!(Kustomization::parse(b"namespace: no").is_err());
+    }
+
+    #[test]
+    fn legacy_fields_migrate() {
+        let mut k =
+            Kustomization::parse(b"bases: [b]\nresources: [a]\nimageTags: [{name: x}]\n").unwrap();
+        k.fix_legacy().unwrap();
+        assert_eq!(k.resources.unwrap(), vec!["a", "b"]);
+        assert_eq!(k.images.unwrap().len(), 1);
+        assert_eq!(k.api_version.as_deref(), Some(KUSTOMIZATION_VERSION));
+    }
+
+    #[test]
+    fn empty_kustomization_is_an_error() {
+        let mut k = Kustomization::parse(
+            b"apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n",
+        )
+        .unwrap();
+        assert!(matches!(k.fix_legacy(), Err(KustomizationError::Empty)));
+    }
+}

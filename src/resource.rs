@@ -1,0 +1,567 @@
+//! Resources, their ids, and the ordered, indexed resource map.
+//!
+//! A [`Resource`] is one Kubernetes object (a `serde_json::Value` map) plus what kustomize
+//! tracks about it during a build: previous ids (every rename is remembered so patches and
+//! name references can still find it by its original name), the name prefixes and suffixes
+//! applied, which resources refer to it, and generator options. kustomize keeps these as
+//! `internal.config.kubernetes.io/*` annotations on the object; here they are fields, so
+//! they can never leak into the output.
+//!
+//! [`ResMap`] keeps insertion order (the output order before sorting) and an index from
+//! current id to position, so appends, conflict checks and lookups stay O(1) and a build
+//! stays linear in the number of resources.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::schema;
+
+/// Group, version, kind.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+pub struct Gvk {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+}
+
+impl Gvk {
+    pub fn new(group: &str, version: &str, kind: &str) -> Gvk {
+        Gvk {
+            group: group.to_string(),
+            version: version.to_string(),
+            kind: kind.to_string(),
+        }
+    }
+
+    /// Splits an `apiVersion` into group and version (`v1` → `("", "v1")`).
+    pub fn parse_api_version(api_version: &str) -> (&str, &str) {
+        match api_version.find('/') {
+            Some(i) => (&api_version[..i], &api_version[i + 1..]),
+            None => ("", api_version),
+        }
+    }
+
+    pub fn from_api_version(api_version: &str, kind: &str) -> Gvk {
+        let (g, v) = Gvk::parse_api_version(api_version);
+        Gvk::new(g, v, kind)
+    }
+
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+
+    pub fn is_cluster_scoped(&self) -> bool {
+        schema::is_cluster_scoped(&self.api_version(), &self.kind)
+    }
+
+    /// kustomize's `Gvk.IsSelected`: every non-empty part of `selector` must match.
+    pub fn is_selected_by(&self, selector: &Gvk) -> bool {
+        (selector.group.is_empty() || selector.group == self.group)
+            && (selector.version.is_empty() || selector.version == self.version)
+            && (selector.kind.is_empty() || selector.kind == self.kind)
+    }
+}
+
+impl fmt::Display for Gvk {
+    /// kustomize's `Gvk.String()`: `Kind.version.group` with placeholders for empty parts.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let or = |s: &str, d: &'static str| {
+            if s.is_empty() {
+                d.to_string()
+            } else {
+                s.to_string()
+            }
+        };
+        write!(
+            f,
+            "{}.{}.{}",
+            or(&self.kind, "[noKind]"),
+            or(&self.version, "[noVer]"),
+            or(&self.group, "[noGrp]")
+        )
+    }
+}
+
+pub const DEFAULT_NAMESPACE: &str = "default";
+/// kustomize's stand-in namespace for cluster-scoped ids.
+pub const NOT_NAMESPACEABLE: &str = "_non_namespaceable_";
+
+/// A resource id: gvk, name, namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct ResId {
+    pub gvk: Gvk,
+    pub name: String,
+    pub namespace: String,
+}
+
+impl ResId {
+    pub fn new(gvk: Gvk, name: &str, namespace: &str) -> ResId {
+        ResId {
+            gvk,
+            name: name.to_string(),
+            namespace: namespace.to_string(),
+        }
+    }
+
+    /// Cluster-scoped ids have no namespace; an empty namespace means `default`.
+    pub fn effective_namespace(&self) -> &str {
+        if self.gvk.is_cluster_scoped() {
+            NOT_NAMESPACEABLE
+        } else if self.namespace.is_empty() || self.namespace == DEFAULT_NAMESPACE {
+            DEFAULT_NAMESPACE
+        } else {
+            &self.namespace
+        }
+    }
+
+    /// kustomize's `ResId.Equals`: same gvk and name, same effective namespace.
+    pub fn equals(&self, o: &ResId) -> bool {
+        self.name == o.name
+            && self.gvk == o.gvk
+            && self.effective_namespace() == o.effective_namespace()
+    }
+
+    /// The key under which [`ResMap`] indexes this id.
+    pub fn key(&self) -> IdKey {
+        IdKey {
+            gvk: self.gvk.clone(),
+            name: self.name.clone(),
+            namespace: self.effective_namespace().to_string(),
+        }
+    }
+
+    /// kustomize's `IsSelectedBy` for plain (non-regex) selectors.
+    pub fn is_selected_by(&self, selector: &ResId) -> bool {
+        (selector.name.is_empty() || selector.name == self.name)
+            && (selector.namespace.is_empty()
+                || selector.effective_namespace() == self.effective_namespace())
+            && self.gvk.is_selected_by(&selector.gvk)
+    }
+}
+
+impl fmt::Display for ResId {
+    /// kustomize's `ResId.String()`: `Kind.version.group/name.namespace`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ns = if self.namespace.is_empty() {
+            "[noNs]"
+        } else {
+            &self.namespace
+        };
+        let name = if self.name.is_empty() {
+            "[noName]"
+        } else {
+            &self.name
+        };
+        write!(f, "{}/{}.{}", self.gvk, name, ns)
+    }
+}
+
+/// Equality key of an id (gvk, name, effective namespace).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IdKey {
+    pub gvk: Gvk,
+    pub name: String,
+    pub namespace: String,
+}
+
+/// A remembered earlier identity: kustomize stores kind, name and namespace, and rebuilds
+/// the id with the resource's *current* group and version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrevId {
+    pub kind: String,
+    pub name: String,
+    pub namespace: String,
+}
+
+/// `behavior:` of a generated ConfigMap or Secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Behavior {
+    #[default]
+    Create,
+    Replace,
+    Merge,
+}
+
+impl Behavior {
+    pub fn parse(s: &str) -> Option<Behavior> {
+        match s {
+            "" | "create" => Some(Behavior::Create),
+            "replace" => Some(Behavior::Replace),
+            "merge" => Some(Behavior::Merge),
+            _ => None,
+        }
+    }
+}
+
+/// Where a resource came from (for error messages and origin annotations).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Source {
+    /// The file, relative to the build root where possible.
+    pub file: Arc<str>,
+    /// 1-based line where the document starts (0 when generated).
+    pub line: usize,
+}
+
+/// One Kubernetes object and its build-time bookkeeping.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    obj: Value,
+    pub prev_ids: Vec<PrevId>,
+    pub prefixes: Vec<String>,
+    pub suffixes: Vec<String>,
+    pub ref_by: Vec<ResId>,
+    /// `Some` for generated ConfigMaps/Secrets.
+    pub generated: Option<Generated>,
+    pub ref_var_names: Vec<String>,
+    pub source: Source,
+    /// kustomize's `config.kubernetes.io/origin` value, when buildMetadata asks for it.
+    pub origin: Option<Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Generated {
+    pub behavior: Behavior,
+    pub needs_hash: bool,
+}
+
+fn str_at<'a>(v: &'a Value, path: &[&str]) -> &'a str {
+    let mut cur = v;
+    for p in path {
+        match cur.get(p) {
+            Some(n) => cur = n,
+            None => return "",
+        }
+    }
+    cur.as_str().unwrap_or("")
+}
+
+impl Resource {
+    /// Wraps an object; the caller guarantees it is a map.
+    pub fn new(obj: Value, source: Source) -> Resource {
+        Resource {
+            obj,
+            prev_ids: Vec::new(),
+            prefixes: Vec::new(),
+            suffixes: Vec::new(),
+            ref_by: Vec::new(),
+            generated: None,
+            ref_var_names: Vec::new(),
+            source,
+            origin: None,
+        }
+    }
+
+    pub fn obj(&self) -> &Value {
+        &self.obj
+    }
+
+    /// Mutable access to the object. Callers that change kind, apiVersion, name or
+    /// namespace must let the owning [`ResMap`] reindex.
+    pub fn obj_mut(&mut self) -> &mut Value {
+        &mut self.obj
+    }
+
+    pub fn into_obj(self) -> Value {
+        self.obj
+    }
+
+    pub fn map(&self) -> Option<&Map<String, Value>> {
+        self.obj.as_object()
+    }
+
+    pub fn api_version(&self) -> &str {
+        str_at(&self.obj, &["apiVersion"])
+    }
+    pub fn kind(&self) -> &str {
+        str_at(&self.obj, &["kind"])
+    }
+    pub fn name(&self) -> &str {
+        str_at(&self.obj, &["metadata", "name"])
+    }
+    pub fn namespace(&self) -> &str {
+        str_at(&self.obj, &["metadata", "namespace"])
+    }
+
+    pub fn gvk(&self) -> Gvk {
+        Gvk::from_api_version(self.api_version(), self.kind())
+    }
+
+    pub fn cur_id(&self) -> ResId {
+        ResId::new(self.gvk(), self.name(), self.namespace())
+    }
+
+    /// Previous ids, oldest first (with the current group/version, as kustomize does).
+    pub fn prev_res_ids(&self) -> Vec<ResId> {
+        let gvk = self.gvk();
+        self.prev_ids
+            .iter()
+            .map(|p| {
+                ResId::new(
+                    Gvk {
+                        kind: p.kind.clone(),
+                        ..gvk.clone()
+                    },
+                    &p.name,
+                    &p.namespace,
+                )
+            })
+            .collect()
+    }
+
+    /// The id the resource had when it entered the build.
+    pub fn org_id(&self) -> ResId {
+        self.prev_res_ids()
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| self.cur_id())
+    }
+
+    /// Previous ids then the current one.
+    pub fn all_ids(&self) -> Vec<ResId> {
+        let mut v = self.prev_res_ids();
+        v.push(self.cur_id());
+        v
+    }
+
+    /// kustomize's `StorePreviousId`: remember the current identity before a rename.
+    pub fn store_previous_id(&mut self) {
+        let id = self.cur_id();
+        let ns = id.effective_namespace().to_string();
+        self.prev_ids.push(PrevId {
+            kind: id.gvk.kind,
+            name: id.name,
+            namespace: ns,
+        });
+    }
+
+    fn metadata_mut(&mut self) -> &mut Map<String, Value> {
+        let obj = ensure_object(&mut self.obj);
+        let meta = obj
+            .entry("metadata")
+            .or_insert_with(|| Value::Object(Map::new()));
+        ensure_object(meta)
+    }
+
+    pub fn set_name(&mut self, name: &str) {
+        self.metadata_mut()
+            .insert("name".into(), Value::String(name.to_string()));
+    }
+
+    /// Sets the namespace; an empty one removes the field.
+    pub fn set_namespace(&mut self, ns: &str) {
+        if ns.is_empty() {
+            if let Some(m) = self.obj.get_mut("metadata").and_then(Value::as_object_mut) {
+                m.remove("namespace");
+            }
+        } else {
+            self.metadata_mut()
+                .insert("namespace".into(), Value::String(ns.to_string()));
+        }
+    }
+
+    pub fn set_kind(&mut self, kind: &str) {
+        ensure_object(&mut self.obj).insert("kind".into(), Value::String(kind.to_string()));
+    }
+
+    /// Labels as strings (kustomize's `GetLabels`).
+    pub fn labels(&self) -> Map<String, Value> {
+        self.obj
+            .get("metadata")
+            .and_then(|m| m.get("labels"))
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Annotations as strings (kustomize's `GetAnnotations`).
+    pub fn annotations(&self) -> Map<String, Value> {
+        self.obj
+            .get("metadata")
+            .and_then(|m| m.get("annotations"))
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.obj
+            .get("metadata")?
+            .get("annotations")?
+            .get(key)?
+            .as_str()
+    }
+
+    /// kustomize's `SetLabels`/`SetAnnotations`: replaces the map; an empty map removes the
+    /// field.
+    pub fn set_meta_map(&mut self, field: &str, m: Map<String, Value>) {
+        let meta = self.metadata_mut();
+        if m.is_empty() {
+            meta.remove(field);
+        } else {
+            meta.insert(field.to_string(), Value::Object(m));
+        }
+    }
+}
+
+/// Turns `v` into an empty map unless it already is one, and returns the map.
+pub fn ensure_object(v: &mut Value) -> &mut Map<String, Value> {
+    if !v.is_object() {
+        *v = Value::Object(Map::new());
+    }
+    match v {
+        Value::Object(m) => m,
+        _ => unreachable!("just made an object"),
+    }
+}
+
+/// Why a resource could not be added to a map.
+#[derive(Debug, thiserror::Error)]
+pub enum ResMapError {
+    #[error("may not add resource with an already registered id: {0}")]
+    Conflict(ResId),
+}
+
+/// Resources in order, indexed by current id.
+#[derive(Debug, Clone, Default)]
+pub struct ResMap {
+    items: Vec<Resource>,
+    index: HashMap<IdKey, Vec<usize>>,
+}
+
+impl ResMap {
+    pub fn new() -> ResMap {
+        ResMap::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn resources(&self) -> &[Resource] {
+        &self.items
+    }
+
+    /// Mutable access to every resource. Ids may change; call [`ResMap::reindex`] after.
+    pub fn resources_mut(&mut self) -> &mut [Resource] {
+        &mut self.items
+    }
+
+    pub fn get(&self, i: usize) -> Option<&Resource> {
+        self.items.get(i)
+    }
+
+    pub fn get_mut(&mut self, i: usize) -> Option<&mut Resource> {
+        self.items.get_mut(i)
+    }
+
+    pub fn into_resources(self) -> Vec<Resource> {
+        self.items
+    }
+
+    /// Rebuilds the id index after resources were renamed in place.
+    pub fn reindex(&mut self) {
+        self.index.clear();
+        for (i, r) in self.items.iter().enumerate() {
+            self.index.entry(r.cur_id().key()).or_default().push(i);
+        }
+    }
+
+    /// Positions of resources whose current id equals `id`.
+    pub fn positions_by_current_id(&self, id: &ResId) -> &[usize] {
+        self.index.get(&id.key()).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// kustomize's `Append`: refuses a second resource with the same current id.
+    pub fn append(&mut self, r: Resource) -> Result<(), ResMapError> {
+        let key = r.cur_id().key();
+        if self.index.get(&key).is_some_and(|v| !v.is_empty()) {
+            return Err(ResMapError::Conflict(r.cur_id()));
+        }
+        self.index.entry(key).or_default().push(self.items.len());
+        self.items.push(r);
+        Ok(())
+    }
+
+    pub fn append_all(&mut self, other: ResMap) -> Result<(), ResMapError> {
+        for r in other.items {
+            self.append(r)?;
+        }
+        Ok(())
+    }
+
+    /// Replaces the resource at `i`.
+    pub fn replace_at(&mut self, i: usize, r: Resource) {
+        if let Some(slot) = self.items.get_mut(i) {
+            *slot = r;
+        }
+        self.reindex();
+    }
+
+    /// Keeps the resources for which `keep` is true.
+    pub fn retain(&mut self, mut keep: impl FnMut(&Resource) -> bool) {
+        self.items.retain(|r| keep(r));
+        self.reindex();
+    }
+
+    /// Reorders with a stable sort.
+    pub fn sort_by(&mut self, cmp: impl FnMut(&Resource, &Resource) -> std::cmp::Ordering) {
+        self.items.sort_by(cmp);
+        self.reindex();
+    }
+
+    /// Positions of resources any of whose ids (previous or current) satisfies `pred`.
+    pub fn positions_by_any_id(&self, mut pred: impl FnMut(&ResId) -> bool) -> Vec<usize> {
+        let mut out = Vec::new();
+        for (i, r) in self.items.iter().enumerate() {
+            if r.all_ids().iter().any(&mut pred) {
+                out.push(i);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn res(v: Value) -> Resource {
+        Resource::new(v, Source::default())
+    }
+
+    #[test]
+    fn empty_and_default_namespace_are_equal() {
+        let a = res(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}));
+        let b = res(
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "default"}}),
+        );
+        assert!(a.cur_id().equals(&b.cur_id()));
+        let mut m = ResMap::new();
+        m.append(a).unwrap();
+        assert!(m.append(b).is_err());
+    }
+
+    #[test]
+    fn cluster_scoped_ids_ignore_namespace() {
+        let id = ResId::new(Gvk::new("", "v1", "Namespace"), "x", "ns");
+        assert_eq!(id.effective_namespace(), NOT_NAMESPACEABLE);
+    }
+
+    #[test]
+    fn display_matches_kustomize() {
+        let id = ResId::new(Gvk::new("apps", "v1", "Deployment"), "web", "");
+        assert_eq!(id.to_string(), "Deployment.v1.apps/web.[noNs]");
+    }
+}

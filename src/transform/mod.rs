@@ -1,0 +1,118 @@
+//! Built-in transformers, one file each, in the order kustomize runs them.
+//!
+//! Each transformer is a function over the [`ResMap`] and its configuration. Those that act
+//! on configured fields use the shared field-spec walker ([`crate::fieldspec::walk`]) through
+//! [`for_each_field`], so their own code is only "what to do with this value".
+
+use serde_json::Value;
+
+use crate::fieldspec::{walk, Create, FieldSpec};
+use crate::resource::Resource;
+
+pub mod annotations;
+pub mod images;
+pub mod labels;
+pub mod namespace;
+pub mod prefix_suffix;
+pub mod replicas;
+
+/// A transformer failed on a resource, or was misconfigured.
+#[derive(Debug, thiserror::Error)]
+pub enum TransformError {
+    #[error("{transformer}: resource {id} (from {file}): {message}")]
+    Resource {
+        transformer: &'static str,
+        /// The resource id, as kustomize prints it.
+        id: String,
+        file: String,
+        message: String,
+    },
+    #[error("{transformer}: {message}")]
+    Config {
+        transformer: &'static str,
+        message: String,
+    },
+}
+
+impl TransformError {
+    pub fn on(
+        transformer: &'static str,
+        r: &Resource,
+        message: impl Into<String>,
+    ) -> TransformError {
+        TransformError::Resource {
+            transformer,
+            id: r.cur_id().to_string(),
+            file: if r.source.line > 0 {
+                format!("{}:{}", r.source.file, r.source.line)
+            } else {
+                r.source.file.to_string()
+            },
+            message: message.into(),
+        }
+    }
+
+    pub fn config(transformer: &'static str, message: impl Into<String>) -> TransformError {
+        TransformError::Config {
+            transformer,
+            message: message.into(),
+        }
+    }
+}
+
+/// Runs `f` on every node the field specs designate in `r` (specs whose gvk selects the
+/// resource's current gvk).
+pub fn for_each_field(
+    transformer: &'static str,
+    r: &mut Resource,
+    specs: &[FieldSpec],
+    leaf: Create,
+    f: &mut dyn FnMut(&mut Value) -> Result<(), String>,
+) -> Result<(), TransformError> {
+    let gvk = r.gvk();
+    for spec in specs {
+        if !spec.applies_to(&gvk) {
+            continue;
+        }
+        if let Err(e) = walk(r.obj_mut(), spec, leaf, f) {
+            return Err(TransformError::on(transformer, r, e.to_string()));
+        }
+    }
+    Ok(())
+}
+
+/// The text of a scalar as kustomize's string-valued setters see it.
+pub fn scalar_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(crate::yaml::emit::format_number(n)),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Null => Some(String::new()),
+        _ => None,
+    }
+}
+
+/// Sets `key: value` (a string) in the map at `node`; a non-map is an error, as in kyaml.
+pub fn set_map_entry(node: &mut Value, key: &str, value: &str) -> Result<(), String> {
+    match node {
+        Value::Object(m) => {
+            m.insert(key.to_string(), Value::String(value.to_string()));
+            Ok(())
+        }
+        other => Err(format!(
+            "wrong node kind: expected a map, found {}",
+            kind_name(other)
+        )),
+    }
+}
+
+pub fn kind_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "sequence",
+        Value::Object(_) => "map",
+    }
+}
