@@ -247,7 +247,7 @@ impl Policy {
                     let Ok(v) = Version::parse_tag(c) else {
                         continue;
                     };
-                    if range.check(&v) && best.as_ref().map_or(true, |(_, b)| &v > b) {
+                    if range.check(&v) && best.as_ref().is_none_or(|(_, b)| &v > b) {
                         best = Some((i, v));
                     }
                 }

@@ -485,7 +485,7 @@ fn tokenize(s: &str) -> Option<Vec<(Op, RangeVersion<'_>)>> {
 fn constraint(op: Op, rv: &RangeVersion<'_>) -> Result<Constraint, ParseError> {
     let [major, minor, patch] = rv.segments;
     let major = major.unwrap_or("");
-    let wild_or_missing = |seg: Option<&str>| seg.map_or(true, is_wildcard);
+    let wild_or_missing = |seg: Option<&str>| seg.is_none_or(is_wildcard);
     let (wild, text) = if is_wildcard(major) {
         (Wild::Major, format!("0.0.0{}", rv.pre))
     } else if wild_or_missing(minor) {

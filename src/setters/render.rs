@@ -121,7 +121,7 @@ fn analyze(value: &str) -> Analysis {
     let blank_or_end = |i: usize| {
         chars
             .get(i)
-            .map_or(true, |&c| c == ' ' || c == '\t' || is_break(c))
+            .is_none_or(|&c| c == ' ' || c == '\t' || is_break(c))
     };
     let mut flow_indicators = value.starts_with("---") || value.starts_with("...");
     let mut block_indicators = flow_indicators;
