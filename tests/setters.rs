@@ -434,12 +434,16 @@ fn block_header_alone_at_the_end_of_the_file() {
     let mut p = Policies::new();
     p.insert("ns:app", ImageRef::parse("reg.io/team/app:1.10").unwrap())
         .unwrap();
-    let src = "key:\n>8 # {\"$imagepolicy\": \"ns:app\"}\t\t";
+    // As found, with the header at column 0 under its key: libyaml (and go-yaml) read
+    // that, the YAML spec and granit-parser do not, so it is an error now.
+    let unindented = "key:\n>8 # {\"$imagepolicy\": \"ns:app\"}\t\t";
+    assert!(update_bytes(Path::new("t.yaml"), unindented.as_bytes(), &p).is_err());
+    let src = "key:\n  >8 # {\"$imagepolicy\": \"ns:app\"}\t\t";
     let out = update_bytes(Path::new("t.yaml"), src.as_bytes(), &p).unwrap();
     let after = String::from_utf8(out.output).unwrap();
     assert_eq!(
         after,
-        "key:\n>- # {\"$imagepolicy\": \"ns:app\"}\t\t\n  reg.io/team/app:1.10\n"
+        "key:\n  >- # {\"$imagepolicy\": \"ns:app\"}\t\t\n    reg.io/team/app:1.10\n"
     );
     let docs = read_stream(after.as_bytes(), Limits::default()).unwrap();
     assert_eq!(docs[0].value["key"], "reg.io/team/app:1.10");

@@ -202,9 +202,7 @@ impl ImagePolicy {
             path: path.to_path_buf(),
             source: Box::new(e),
         };
-        let text =
-            crate::yaml::spans::guard_parser_input(bytes).map_err(|e| in_file(Error::Yaml(e)))?;
-        let docs = crate::yaml::read_stream(&text, crate::yaml::Limits::default())
+        let docs = crate::yaml::read_stream(bytes, crate::yaml::Limits::default())
             .map_err(|e| in_file(Error::Yaml(e)))?;
         let is_policy = |v: &Value| v.get("kind").and_then(Value::as_str) == Some("ImagePolicy");
         let has_spec = |v: &Value| v.get("spec").and_then(|s| s.get("policy")).is_some();

@@ -147,9 +147,8 @@ impl Policies {
             path: path.to_path_buf(),
             source,
         };
-        let text = crate::yaml::spans::guard_parser_input(bytes).map_err(yaml_error)?;
         let docs =
-            crate::yaml::read_stream(&text, crate::yaml::Limits::default()).map_err(yaml_error)?;
+            crate::yaml::read_stream(bytes, crate::yaml::Limits::default()).map_err(yaml_error)?;
         let mut policies = Policies::new();
         for doc in &docs {
             policies.add_document(&doc.value).map_err(|e| match e {

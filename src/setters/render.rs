@@ -82,10 +82,7 @@ fn reads_back_as_string(value: &str) -> bool {
     // kyaml asks a YAML 1.1 parser to read the whole value; anything but a string
     // (a number, a bool, null, a map for `a: b`) must be quoted. A value that fails to
     // parse is left to the character rules.
-    let Ok(text) = crate::yaml::spans::guard_parser_input(value.as_bytes()) else {
-        return true;
-    };
-    match read_document(&text, Dialect::V2, Limits::default()) {
+    match read_document(value.as_bytes(), Dialect::V2, Limits::default()) {
         Ok(Some(v)) => v.is_string(),
         // Only a comment, or `---`: Go reads nil.
         Ok(None) => false,
@@ -253,14 +250,9 @@ fn block_replacement(src: &[u8], scalar: &ScalarSpan, value: &str) -> Vec<Splice
             .chars()
             .any(|c| (c != '\n' && is_break(c)) || (c != '\t' && !is_printable(c)));
     if !fits {
-        // A header alone on its line sits where only a block may; a quoted scalar there
-        // must be indented past its parent.
-        let pad = if before_header.iter().all(|&c| c == b' ') {
-            "  "
-        } else {
-            ""
-        };
-        return splices(format!("{pad}{}", double_quoted(value)), kept_blank);
+        // The parser accepts a header alone on its line only when it is indented past its
+        // parent, so the quoted scalar can take the header's place as it is.
+        return splices(double_quoted(value), kept_blank);
     }
     // The body's own indentation; for an empty body, two more than what starts the
     // header's line (the key, or the node after `- `), which is deeper than the parent.
@@ -375,12 +367,15 @@ mod tests {
     #[test]
     fn blocks_that_cannot_hold_the_value_become_quoted_in_place() {
         assert_eq!(rewrite("a: |\n  x\n", " lead"), "a: \" lead\"\n");
-        // A header alone on its line: the quoted scalar must be indented past the key.
+        // A header alone on its line is indented past the key already.
         assert_eq!(
-            rewrite("a:\n|\n  x\n", "bell\u{7}"),
+            rewrite("a:\n  |\n    x\n", "bell\u{7}"),
             "a:\n  \"bell\\x07\"\n"
         );
-        assert_eq!(rewrite("a:\n|\n  x\n", "tab\t"), "a:\n|-\n  tab\t\n");
+        assert_eq!(
+            rewrite("a:\n  |\n    x\n", "tab\t"),
+            "a:\n  |-\n    tab\t\n"
+        );
         assert_eq!(
             rewrite("a: >-\n  x\n  y\n", "one\ntwo\n"),
             "a: |\n  one\n  two\n"

@@ -4,8 +4,9 @@
 //! This is toml_edit's idea applied to YAML: instead of a tree that has to be re-serialised,
 //! [`scan`] reports the raw byte span of every scalar so that an edit can splice exactly
 //! those bytes. It splits a file into documents the way kyaml does (at `\n---` lines, with
-//! [`super::reader::split_documents`]), runs libyaml-safer's event parser over each piece
-//! (event marks are byte offsets) and records, for every scalar that is not a mapping key:
+//! [`super::reader::split_documents`]), runs granit-parser's event parser over each piece
+//! with the reader's go-yaml settings (so both accept the same files), and records, for
+//! every scalar that is not a mapping key:
 //!
 //! - its decoded value, [`Style`], byte span (without anchor or tag), path from the
 //!   document root, and whether it sits in a flow collection;
@@ -15,9 +16,11 @@
 //!   `- value` (go-yaml v3's `HeadComment` there; a two-line head comment is recorded as
 //!   none, because Flux could not read a marker from it anyway).
 //!
-//! Comments are not parser events, so they are found in the source text. A comment only
-//! counts if it starts after the end of the previous scalar, so `#` lines inside a block
-//! scalar or a multi-line quoted string are never taken for comments.
+//! Offsets are the parser's own byte offsets into the original text, so CRLF line breaks and
+//! a byte-order mark need no correction. Comments are the parser's comment events, looked up
+//! by where their `#` is: a `#` line inside a block scalar or a multi-line quoted string is
+//! text, never a comment. The parser reports a block scalar from its first content line; the
+//! `|`/`>` indicator is found between the previous token and that line.
 //!
 //! ```
 //! use rustomize::yaml::spans::{scan, Style};
@@ -37,9 +40,9 @@
 
 use std::ops::Range;
 
-use libyaml_safer::{Event, EventData, MappingStyle, Parser, ScalarStyle, SequenceStyle};
+use granit_parser::{Event, Parser, ScalarStyle, Span, StructureStyle};
 
-use super::reader::split_documents;
+use super::reader::{parser_options, split_documents, Limits};
 use super::Error;
 
 /// How a scalar is written in the source.
@@ -144,175 +147,142 @@ pub struct DocumentSpans {
 /// Errors carry the 1-based line and column: invalid UTF-8, a bad `---` separator, YAML
 /// syntax errors.
 pub fn scan(bytes: &[u8]) -> Result<Vec<DocumentSpans>, Error> {
-    if let Err(e) = std::str::from_utf8(bytes) {
-        let (line, column) = line_col(bytes, e.valid_up_to());
-        return Err(Error::at("invalid UTF-8 in input", line, column));
-    }
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            let (line, column) = line_col(bytes, e.valid_up_to());
+            return Err(Error::at("invalid UTF-8 in input", line, column));
+        }
+    };
     let mut docs = Vec::new();
     for piece in split_documents(bytes)? {
         // `split_documents` hands out subslices of `bytes`.
         let base = (piece.text.as_ptr() as usize).saturating_sub(bytes.as_ptr() as usize);
-        if let Some(doc) = scan_piece(bytes, base, piece.text.len(), piece.line)? {
+        let range = base..base + piece.text.len();
+        if let Some(doc) = scan_piece(text, range, piece.line)? {
             docs.push(doc);
         }
     }
     Ok(docs)
 }
 
-/// Makes input safe for libyaml-safer 0.3, which panics instead of failing on a few
-/// inputs: it needs a final line break (a `|` block or a `"…\` at the end of input panics
-/// without one), and it cannot handle a tag directly followed by `,` in a flow collection.
-/// Returns the text to parse: `bytes`, or a copy with a line break appended.
-///
-/// The reader ([`super::read_stream`]) shares the parser, so callers that read untrusted
-/// files can pass them through here first.
-pub fn guard_parser_input(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, Error> {
-    if let Some(at) = find_tag_before_comma(bytes) {
-        let (line, column) = line_col(bytes, at);
-        return Err(Error::at(
-            "a tag directly followed by ',' is not supported",
-            line,
-            column,
-        ));
-    }
-    if bytes.is_empty() || bytes.ends_with(b"\n") {
-        return Ok(std::borrow::Cow::Borrowed(bytes));
-    }
-    let mut owned = Vec::with_capacity(bytes.len() + 1);
-    owned.extend_from_slice(bytes);
-    owned.push(b'\n');
-    Ok(std::borrow::Cow::Owned(owned))
+/// One parser event with its source range made absolute (an offset into the whole file).
+struct Token<'a> {
+    event: Event<'a>,
+    range: Range<usize>,
+    /// 1-based line (within the piece) and 0-based character column of `range.start`.
+    line: usize,
+    col: usize,
+    /// The explicit tag's `!…` text, for nodes that carry one.
+    tag: Option<Range<usize>>,
 }
 
-/// A `!` that starts a token (after whitespace, a line start or a flow indicator) and whose
-/// tag runs straight into a `,`. Over-approximates: such text inside a quoted string is
-/// reported too, which only costs a parse error on a file nobody writes.
-fn find_tag_before_comma(b: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    while let Some(p) = b
-        .get(i..)
-        .and_then(|rest| rest.iter().position(|&c| c == b'!'))
-    {
-        let at = i + p;
-        let starts_token = at == 0
-            || matches!(
-                b.get(at - 1),
-                Some(b' ' | b'\t' | b'\n' | b'\r' | b'[' | b'{' | b',' | b':')
-            );
-        if starts_token {
-            let mut j = at + 1;
-            while let Some(&c) = b.get(j) {
-                if matches!(
-                    c,
-                    b' ' | b'\t' | b'\n' | b'\r' | b',' | b'[' | b']' | b'{' | b'}'
-                ) {
-                    break;
-                }
-                j += 1;
-            }
-            if b.get(j) == Some(&b',') {
-                return Some(at);
-            }
+/// The events of the first document of `piece` (which starts at byte `base` of the file),
+/// comments included, up to its `DocumentEnd`.
+fn parse_events(piece: &str, base: usize) -> Result<Vec<Token<'_>>, Error> {
+    let mut options = parser_options(Limits::default());
+    options.emit_comments = true;
+    // Own-line comments before a block collection's first entry are held back until the
+    // parser knows what the entry is; the default cap of 96 would make a long comment block
+    // a syntax error. The input is in memory already, so the buffer cannot outgrow it.
+    options.max_buffered_comment_events = usize::MAX;
+    options.emit_anchor_events = true;
+    let mut parser = Parser::new_from_str_with_options(piece, options);
+    let absolute = |span: Span| -> Result<Range<usize>, Error> {
+        let r = span.byte_range().ok_or_else(|| {
+            Error::at(
+                "the YAML parser gave no byte offsets",
+                span.start.line(),
+                span.start.col() + 1,
+            )
+        })?;
+        Ok(base + r.start..base + r.end.max(r.start))
+    };
+    let mut tokens = Vec::new();
+    while let Some(next) = parser.next_event() {
+        let (event, span) =
+            next.map_err(|e| Error::at(e.info(), e.marker().line(), e.marker().col() + 1))?;
+        let done = matches!(event, Event::DocumentEnd | Event::StreamEnd);
+        // A tag longer than `u32::MAX` has no span; nothing but its start is needed then.
+        let tag = match (span.tag_span(), span.tag_start()) {
+            (Some(t), _) => Some(absolute(t)?),
+            (None, Some(m)) => Some(absolute(Span::empty(m))?),
+            (None, None) => None,
+        };
+        tokens.push(Token {
+            range: absolute(span)?,
+            line: span.start.line(),
+            col: span.start.col(),
+            tag,
+            event,
+        });
+        if done {
+            break;
         }
-        i = at + 1;
     }
-    None
-}
-
-const BOM: &[u8] = b"\xEF\xBB\xBF";
-
-fn parse_events(text: &[u8]) -> Result<Vec<Event>, Error> {
-    let guarded = guard_parser_input(text)?;
-    // A panic inside the parser is a bug there, not a property of the input; it must still
-    // not take the caller down, so it becomes an error like any other bad input.
-    let result = std::panic::catch_unwind(|| {
-        let mut parser = Parser::new();
-        let mut input: &[u8] = &guarded;
-        parser.set_input_string(&mut input);
-        let mut events = Vec::new();
-        let mut depth = 0usize;
-        loop {
-            let ev = parser.parse().map_err(|e| convert_error(&e))?;
-            let done = match ev.data {
-                EventData::StreamEnd | EventData::DocumentEnd { .. } => true,
-                EventData::SequenceStart { .. } | EventData::MappingStart { .. } => {
-                    depth += 1;
-                    if depth > MAX_DEPTH {
-                        return Err(Error::at(
-                            format!("nesting deeper than {MAX_DEPTH} levels"),
-                            ev.start_mark.line as usize + 1,
-                            ev.start_mark.column as usize + 1,
-                        ));
-                    }
-                    false
-                }
-                EventData::SequenceEnd | EventData::MappingEnd => {
-                    depth = depth.saturating_sub(1);
-                    false
-                }
-                _ => false,
-            };
-            events.push(ev);
-            if done {
-                return Ok(events);
-            }
-        }
-    });
-    result.unwrap_or_else(|_| Err(Error::new("the YAML parser failed on this input")))
-}
-
-/// Same bound as the reader's default [`super::Limits`].
-const MAX_DEPTH: usize = 1000;
-
-fn convert_error(e: &libyaml_safer::Error) -> Error {
-    let mut msg = e.problem().to_string();
-    if let Some(ctx) = e.context() {
-        msg = format!("{msg} {ctx}");
-    }
-    match e.problem_mark() {
-        Some(m) => Error::at(msg, m.line as usize + 1, m.column as usize + 1),
-        None => Error::new(msg),
-    }
+    Ok(tokens)
 }
 
 fn scan_piece(
-    src: &[u8],
-    base: usize,
-    len: usize,
+    text: &str,
+    range: Range<usize>,
     first_line: usize,
 ) -> Result<Option<DocumentSpans>, Error> {
-    let piece = src.get(base..base + len).unwrap_or_default();
-    let events = parse_events(piece).map_err(|e| e.shifted(first_line - 1))?;
-    // libyaml's marks do not count a leading byte-order mark.
-    let origin = base + if piece.starts_with(BOM) { BOM.len() } else { 0 };
+    let Some(piece) = text.get(range.clone()) else {
+        return Err(Error::at(
+            "document piece is not on a character boundary",
+            first_line,
+            1,
+        ));
+    };
+    let tokens =
+        parse_events(piece, range.start).map_err(|e| e.shifted(first_line.saturating_sub(1)))?;
+    let mut comments: Vec<Range<usize>> = tokens
+        .iter()
+        .filter(|t| matches!(t.event, Event::Comment(..)))
+        .map(|t| t.range.clone())
+        .collect();
+    // A block scalar's header comment is reported after the scalar, so events are not
+    // quite in source order.
+    comments.sort_by_key(|r| r.start);
     let mut w = Walker {
-        src,
-        origin,
-        start: base,
-        limit: base + len,
+        src: text.as_bytes(),
+        start: range.start,
+        limit: range.end,
+        bom: piece.starts_with('\u{feff}'),
         first_line,
+        comments,
         stack: Vec::new(),
         scalars: Vec::new(),
-        last_scalar_end: base,
+        last_end: range.start,
         root: None,
     };
-    for ev in &events {
-        w.event(ev);
+    for (i, token) in tokens.iter().enumerate() {
+        let anchor = match tokens.get(i + 1) {
+            Some(Token {
+                event: Event::Anchor(..),
+                range,
+                ..
+            }) => Some(range.clone()),
+            _ => None,
+        };
+        w.event(token, anchor)
+            .map_err(|e| e.shifted(first_line.saturating_sub(1)))?;
     }
     Ok(w.root.map(|root| DocumentSpans {
-        span: base..base + len,
+        span: range,
         line: first_line,
         root,
         scalars: w.scalars,
     }))
 }
 
-/// Where a scalar's text is: byte offsets, where its event (properties included) starts,
-/// and the 1-based line and column of `start`.
+/// Where a scalar sits: its content (for blocks, from the indicator), where its node
+/// starts (properties included), and the 1-based line and column of `start`.
 struct Position {
     start: usize,
     end: usize,
-    event_start: usize,
+    node_start: usize,
     line: usize,
     column: usize,
 }
@@ -331,23 +301,23 @@ enum Frame {
 
 struct Walker<'a> {
     src: &'a [u8],
-    /// Absolute offset of the parser's index 0.
-    origin: usize,
     /// The piece: `start..limit`.
     start: usize,
     limit: usize,
+    /// The piece starts with a byte-order mark, which the parser's columns do not count.
+    bom: bool,
     first_line: usize,
+    /// Every comment of the document, by start: `#` to the end of its line.
+    comments: Vec<Range<usize>>,
     stack: Vec<Frame>,
     scalars: Vec<ScalarSpan>,
-    last_scalar_end: usize,
+    /// End of the source text of the tokens walked so far that the parser reports (not
+    /// comments, nor `-`, `:` and `?` indicators).
+    last_end: usize,
     root: Option<RootKind>,
 }
 
 impl Walker<'_> {
-    fn offset(&self, m: libyaml_safer::Mark) -> usize {
-        (self.origin + m.index as usize).min(self.limit)
-    }
-
     fn in_flow(&self) -> bool {
         matches!(
             self.stack.last(),
@@ -389,15 +359,18 @@ impl Walker<'_> {
             .collect()
     }
 
-    fn event(&mut self, ev: &Event) {
-        match &ev.data {
-            EventData::MappingStart { style, .. } => {
-                self.open(RootKind::Mapping, *style == MappingStyle::Flow, true)
+    /// Walks one event; `anchor` is the `&name` text of the node, when it has one (the
+    /// parser reports it in the event after the node's).
+    fn event(&mut self, t: &Token, anchor: Option<Range<usize>>) -> Result<(), Error> {
+        match &t.event {
+            Event::Comment(..) => return Ok(()),
+            Event::MappingStart(style, ..) => {
+                self.open(RootKind::Mapping, *style == StructureStyle::Flow, true)
             }
-            EventData::SequenceStart { style, .. } => {
-                self.open(RootKind::Sequence, *style == SequenceStyle::Flow, false)
+            Event::SequenceStart(style, ..) => {
+                self.open(RootKind::Sequence, *style == StructureStyle::Flow, false)
             }
-            EventData::MappingEnd | EventData::SequenceEnd => {
+            Event::MappingEnd | Event::SequenceEnd => {
                 self.stack.pop();
                 if self.wants_key() {
                     // A collection used as a key (`? [a, b]`): no usable name.
@@ -406,78 +379,103 @@ impl Walker<'_> {
                     self.child_done();
                 }
             }
-            EventData::Alias { anchor } => {
+            Event::Alias(_) => {
                 if self.stack.is_empty() {
                     self.root = Some(RootKind::Alias);
                 } else if self.wants_key() {
-                    self.key_done(format!("*{anchor}"));
+                    let name = self.src.get(t.range.clone()).unwrap_or_default();
+                    self.key_done(String::from_utf8_lossy(name).into_owned());
                 } else {
                     self.child_done();
                 }
             }
-            EventData::Scalar {
-                anchor,
-                tag,
-                value,
-                style,
-                ..
-            } => {
-                let end = self.offset(ev.end_mark);
+            Event::Scalar(value, style, _, tag) => {
                 if self.wants_key() {
-                    self.key_done(value.clone());
-                    self.last_scalar_end = end;
-                    return;
-                }
-                let tagged = tag.is_some();
-                let role = match self.stack.last() {
-                    None => {
-                        let null = *style == ScalarStyle::Plain
-                            && !tagged
-                            && matches!(value.as_str(), "" | "~" | "null" | "Null" | "NULL");
-                        if !null {
-                            self.root = Some(RootKind::Scalar);
-                        }
-                        Role::Root
-                    }
-                    Some(Frame::Map { .. }) => Role::Value,
-                    Some(Frame::Seq { .. }) => Role::Item,
-                };
-                let event_start = self.offset(ev.start_mark);
-                let start = if anchor.is_some() || tagged {
-                    skip_properties(self.src, event_start, end)
+                    self.key_done(value.to_string());
                 } else {
-                    event_start
-                };
-                // Position of `start` from the event's mark, without rescanning the file.
-                let (mut line, mut column) = (
-                    self.first_line + ev.start_mark.line as usize,
-                    ev.start_mark.column as usize + 1,
-                );
-                for c in
-                    String::from_utf8_lossy(self.src.get(event_start..start).unwrap_or_default())
-                        .chars()
-                {
-                    if c == '\n' {
-                        line += 1;
-                        column = 1;
-                    } else {
-                        column += 1;
-                    }
+                    self.scalar(t, value, *style, tag.is_some(), anchor)?;
                 }
-                let at = Position {
-                    start,
-                    end,
-                    event_start,
-                    line,
-                    column,
-                };
-                let scalar = self.record(value, *style, at, role, tagged);
-                self.last_scalar_end = scalar.span.end.max(end);
-                self.scalars.push(scalar);
-                self.child_done();
             }
             _ => {}
         }
+        // Only events whose range is their own source text: an implicit document start
+        // takes the range of the first node, and a block collection's start is empty.
+        if matches!(
+            t.event,
+            Event::DocumentStart(true, _)
+                | Event::Scalar(..)
+                | Event::Alias(_)
+                | Event::Anchor(..)
+                | Event::MappingEnd
+                | Event::SequenceEnd
+        ) {
+            self.last_end = self.last_end.max(t.range.end);
+        }
+        Ok(())
+    }
+
+    fn scalar(
+        &mut self,
+        t: &Token,
+        value: &str,
+        style: ScalarStyle,
+        tagged: bool,
+        anchor: Option<Range<usize>>,
+    ) -> Result<(), Error> {
+        let role = match self.stack.last() {
+            None => {
+                let null = style == ScalarStyle::Plain
+                    && !tagged
+                    && matches!(value, "" | "~" | "null" | "Null" | "NULL");
+                if !null {
+                    self.root = Some(RootKind::Scalar);
+                }
+                Role::Root
+            }
+            Some(Frame::Map { .. }) => Role::Value,
+            Some(Frame::Seq { .. }) => Role::Item,
+        };
+        let properties = [t.tag.as_ref(), anchor.as_ref()];
+        let after_properties = properties.iter().flatten().map(|r| r.end).max();
+        let node_start = properties
+            .iter()
+            .flatten()
+            .map(|r| r.start)
+            .fold(t.range.start, usize::min);
+        let block = matches!(style, ScalarStyle::Literal | ScalarStyle::Folded);
+        let at = if block {
+            // A block scalar's reported range starts at its first content line (or after
+            // the header line when it has none); the edit needs the `|`/`>` indicator too.
+            let from = self.last_end.max(after_properties.unwrap_or(0));
+            let Some(indicator) = self.block_indicator(from, t.range.end) else {
+                return Err(Error::at(
+                    "block scalar without a header",
+                    t.line,
+                    t.col + 1,
+                ));
+            };
+            let breaks = count_breaks(self.src.get(indicator..t.range.start).unwrap_or_default());
+            Position {
+                start: indicator,
+                end: t.range.end,
+                node_start: node_start.min(indicator),
+                line: self.first_line.saturating_sub(1) + t.line.saturating_sub(breaks),
+                column: self.column_of(indicator),
+            }
+        } else {
+            Position {
+                start: t.range.start,
+                end: t.range.end,
+                node_start,
+                line: self.first_line.saturating_sub(1) + t.line,
+                column: t.col + 1,
+            }
+        };
+        let scalar = self.record(value, style, at, role, tagged);
+        self.last_end = self.last_end.max(scalar.span.end);
+        self.scalars.push(scalar);
+        self.child_done();
+        Ok(())
     }
 
     fn open(&mut self, kind: RootKind, flow: bool, map: bool) {
@@ -507,16 +505,16 @@ impl Walker<'_> {
         let Position {
             start,
             end,
-            event_start,
+            node_start,
             line,
             column,
         } = at;
         let style = match style {
+            ScalarStyle::Plain => Style::Plain,
             ScalarStyle::SingleQuoted => Style::SingleQuoted,
             ScalarStyle::DoubleQuoted => Style::DoubleQuoted,
             ScalarStyle::Literal => Style::Literal,
             ScalarStyle::Folded => Style::Folded,
-            _ => Style::Plain,
         };
         let mut scalar = ScalarSpan {
             value: value.to_string(),
@@ -534,18 +532,60 @@ impl Walker<'_> {
         };
         if matches!(style, Style::Literal | Style::Folded) {
             let block = self.block_parts(start, end);
-            scalar.line_comment = comment_after(self.src, block.header.end, self.limit);
+            scalar.line_comment = self.comment_after(block.header.end);
             scalar.span = start..block.body.end;
             scalar.block = Some(block);
         } else if start < end {
-            // An empty plain scalar has no text of its own; its marks point at whatever
-            // follows, so a comment "after" it belongs to something else.
-            scalar.line_comment = comment_after(self.src, end, self.limit);
+            // An empty plain scalar has no text of its own; a comment "after" it belongs to
+            // the key or the dash before it.
+            scalar.line_comment = self.comment_after(end);
         }
         if role == Role::Item && !scalar.in_flow && scalar.line_comment.is_none() {
-            scalar.head_comment = self.head_comment(event_start);
+            scalar.head_comment = self.head_comment(node_start);
         }
         scalar
+    }
+
+    /// The `|` or `>` that starts a block scalar: the first one in `from..end` outside the
+    /// indicators, properties and comments that may come between the previous token and it.
+    fn block_indicator(&self, from: usize, end: usize) -> Option<usize> {
+        let src = self.src;
+        let end = end.min(self.limit);
+        let mut i = from.max(self.start);
+        while i < end {
+            match src.get(i)? {
+                b'|' | b'>' => return Some(i),
+                b' ' | b'\t' | b'\r' | b'\n' | b'-' | b':' | b'?' => i += 1,
+                b'#' | b'&' | b'!' => {
+                    let stop: &[u8] = if src.get(i) == Some(&b'#') {
+                        b"\n"
+                    } else {
+                        b" \t\r\n"
+                    };
+                    while i < end && src.get(i).is_some_and(|c| !stop.contains(c)) {
+                        i += 1;
+                    }
+                }
+                _ if src.get(i..).is_some_and(|rest| rest.starts_with(BOM)) => i += BOM.len(),
+                _ => return None,
+            }
+        }
+        None
+    }
+
+    /// 1-based column, in characters, of byte `i` (as the parser counts: a byte-order mark
+    /// at the start of the piece is not a column).
+    fn column_of(&self, i: usize) -> usize {
+        let ls = self
+            .src
+            .get(self.start..i)
+            .and_then(|before| before.iter().rposition(|&c| c == b'\n' || c == b'\r'))
+            .map_or(self.start, |p| self.start + p + 1);
+        let chars = String::from_utf8_lossy(self.src.get(ls..i).unwrap_or_default())
+            .chars()
+            .count();
+        let bom = usize::from(self.bom && ls == self.start);
+        chars.saturating_sub(bom) + 1
     }
 
     fn block_parts(&self, start: usize, end: usize) -> BlockParts {
@@ -561,8 +601,8 @@ impl Walker<'_> {
             "\n"
         };
         let body_start = (header_eol + 1).min(self.limit);
-        // libyaml ends a block scalar after the indentation of the first line that is not
-        // part of it; that indentation belongs to the next line.
+        // The parser ends a block scalar after the indentation of the first line that is
+        // not part of it; that indentation belongs to the next line.
         let end = end.min(self.limit);
         let ls = line_start(src, end, self.start);
         let body_end = if src
@@ -595,26 +635,23 @@ impl Walker<'_> {
 
     /// The single comment line directly above `- value`, if the line of the item is only
     /// that dash before the node.
-    fn head_comment(&self, event_start: usize) -> Option<Comment> {
+    fn head_comment(&self, node_start: usize) -> Option<Comment> {
         let src = self.src;
-        let ls = line_start(src, event_start, self.start);
-        let prefix = src.get(ls..event_start)?;
-        let trimmed: Vec<u8> = prefix
-            .iter()
-            .copied()
-            .filter(|c| !matches!(c, b' ' | b'\t'))
-            .collect();
-        if trimmed != b"-" || !(prefix.ends_with(b" ") || prefix.ends_with(b"\t")) {
+        let ls = line_start(src, node_start, self.start);
+        let prefix = src.get(ls..node_start)?;
+        let mut marks = prefix.iter().filter(|c| !matches!(c, b' ' | b'\t'));
+        let only_dash = marks.next() == Some(&b'-') && marks.next().is_none();
+        if !only_dash || !(prefix.ends_with(b" ") || prefix.ends_with(b"\t")) {
             return None;
         }
         if ls <= self.start {
             return None;
         }
         let above = line_start(src, ls - 1, self.start);
-        let comment = self.comment_line(above, ls - 1)?;
+        let comment = self.comment_line(above)?;
         if above > self.start {
             let above2 = line_start(src, above - 1, self.start);
-            if self.comment_line(above2, above - 1).is_some() {
+            if self.comment_line(above2).is_some() {
                 // Two comment lines make one head comment that no marker can parse from.
                 return None;
             }
@@ -622,71 +659,60 @@ impl Walker<'_> {
         Some(comment)
     }
 
-    /// The line `ls..eol` as a comment, if it is nothing but one and starts after the last
-    /// scalar (so it is not text inside a block scalar or a quoted string).
-    fn comment_line(&self, ls: usize, eol: usize) -> Option<Comment> {
-        let line = self.src.get(ls..eol)?;
-        let blanks = line
+    /// The line starting at `ls` as a comment, if it is nothing but one.
+    fn comment_line(&self, ls: usize) -> Option<Comment> {
+        let blanks = self
+            .src
+            .get(ls..self.limit)?
             .iter()
             .take_while(|&&c| c == b' ' || c == b'\t')
             .count();
-        let hash = ls + blanks;
-        if line.get(blanks) != Some(&b'#') || hash < self.last_scalar_end {
-            return None;
-        }
-        comment_after(self.src, hash, self.limit)
+        self.comment_at(ls + blanks)
+    }
+
+    /// The comment after the blanks from `i` on, on the same line, if any.
+    fn comment_after(&self, i: usize) -> Option<Comment> {
+        let blanks = self
+            .src
+            .get(i..self.limit)?
+            .iter()
+            .take_while(|&&c| c == b' ' || c == b'\t')
+            .count();
+        self.comment_at(i + blanks)
+    }
+
+    /// The comment whose `#` is at byte `i`, trailing blanks left out.
+    fn comment_at(&self, i: usize) -> Option<Comment> {
+        let k = self.comments.binary_search_by_key(&i, |r| r.start).ok()?;
+        let r = self.comments.get(k)?;
+        let text = self.src.get(r.clone())?;
+        let len = text
+            .iter()
+            .rposition(|c| !matches!(c, b' ' | b'\t' | b'\r'))
+            .map_or(0, |p| p + 1);
+        let text = text.get(..len)?;
+        Some(Comment {
+            span: r.start..r.start + len,
+            text: String::from_utf8_lossy(text).into_owned(),
+        })
     }
 }
 
-/// Skips an anchor and/or tag (and the blanks, line breaks and comments between them and
-/// the content) from `i`.
-fn skip_properties(src: &[u8], mut i: usize, end: usize) -> usize {
-    loop {
-        while i < end && matches!(src.get(i), Some(b' ' | b'\t' | b'\r' | b'\n')) {
-            i += 1;
-        }
-        match src.get(i) {
-            Some(b'#') if i < end => {
-                while i < end && src.get(i) != Some(&b'\n') {
-                    i += 1;
-                }
-            }
-            Some(b'&') | Some(b'!') if i < end => {
-                if src.get(i..i + 2) == Some(b"!<") {
-                    while i < end && src.get(i) != Some(&b'>') {
-                        i += 1;
-                    }
-                    i += 1;
-                } else {
-                    while i < end
-                        && !matches!(
-                            src.get(i),
-                            Some(b' ' | b'\t' | b'\r' | b'\n' | b',' | b']' | b'}')
-                        )
-                    {
-                        i += 1;
-                    }
-                }
-            }
-            _ => return i.min(end),
-        }
-    }
-}
+const BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// The comment starting at the first non-blank byte from `i` on this line, if any.
-fn comment_after(src: &[u8], mut i: usize, limit: usize) -> Option<Comment> {
-    while i < limit && matches!(src.get(i), Some(b' ' | b'\t')) {
-        i += 1;
+/// Line breaks in `b` as the parser counts them: `\r\n`, `\n` or a lone `\r`.
+fn count_breaks(b: &[u8]) -> usize {
+    let mut n = 0;
+    let mut prev_cr = false;
+    for &c in b {
+        match c {
+            b'\n' if prev_cr => {}
+            b'\n' | b'\r' => n += 1,
+            _ => {}
+        }
+        prev_cr = c == b'\r';
     }
-    if i >= limit || src.get(i) != Some(&b'#') {
-        return None;
-    }
-    let mut e = line_end(src, i, limit);
-    while e > i && matches!(src.get(e - 1), Some(b' ' | b'\t' | b'\r')) {
-        e -= 1;
-    }
-    let text = String::from_utf8_lossy(src.get(i..e)?).into_owned();
-    Some(Comment { span: i..e, text })
+    n
 }
 
 /// Index of the `\n` ending the line that contains `i`, or `limit`.
@@ -804,6 +830,66 @@ mod tests {
     }
 
     #[test]
+    fn block_scalar_spans_start_at_the_indicator() {
+        // The parser reports these from the first content line, or after the header line.
+        let src = "a: |\nb: >-\n\n  x\n\nc: # a | and a > in a comment\n  &x !!str |2-\n    y\n";
+        let all = scalars(src);
+        let texts: Vec<&str> = all.iter().map(|s| &src[s.span.clone()]).collect();
+        // An empty body ends after the header's line break.
+        assert_eq!(texts, ["|\n", ">-\n\n  x\n\n", "|2-\n    y\n"]);
+        let empty = all[0].block.as_ref().unwrap();
+        assert_eq!((empty.body.clone(), empty.indent), (5..5, None));
+        let y = &all[2];
+        assert!(y.tagged);
+        assert_eq!((y.line, y.column), (7, 12));
+        assert_eq!(y.line_comment, None);
+        let root = scalars("--- >\n  folded\n");
+        assert_eq!(root[0].span, 4..15);
+        assert_eq!((root[0].line, root[0].column), (1, 5));
+    }
+
+    #[test]
+    fn crlf_block_scalar() {
+        let src = "l:\r\n# m\r\n- |- # c\r\n  x\r\n- y\r\n";
+        let all = scalars(src);
+        let x = find(&all, "x");
+        let block = x.block.as_ref().unwrap();
+        assert_eq!(&src[block.header.clone()], "|-");
+        assert_eq!(&src[block.body.clone()], "  x\r\n");
+        assert_eq!(block.line_break, "\r\n");
+        assert_eq!(x.line_comment.as_ref().unwrap().text, "# c");
+        assert_eq!(x.head_comment, None);
+        assert_eq!((x.line, x.column), (3, 3));
+    }
+
+    #[test]
+    fn byte_order_mark_before_a_root_block() {
+        let src = "\u{feff}|\n  x\n";
+        let all = scalars(src);
+        assert_eq!(&src[all[0].span.clone()], "|\n  x\n");
+        assert_eq!((all[0].line, all[0].column), (1, 1));
+    }
+
+    #[test]
+    fn head_comment_before_properties() {
+        let all = scalars("l:\n  # m\n  - &a !!str x\n");
+        assert_eq!(all[0].head_comment.as_ref().unwrap().text, "# m");
+    }
+
+    #[test]
+    fn long_comment_blocks() {
+        // More own-line comments before an entry than granit-parser buffers by default.
+        let mut src = String::from("a:\n");
+        for i in 0..300 {
+            src.push_str(&format!("  # {i}\n"));
+        }
+        src.push_str("  - x\n  # m\n  - y\n");
+        let all = scalars(&src);
+        assert_eq!(find(&all, "x").head_comment, None);
+        assert_eq!(find(&all, "y").head_comment.as_ref().unwrap().text, "# m");
+    }
+
+    #[test]
     fn documents_paths_and_offsets() {
         let src = "a: 1\n---\nkind: K\nmetadata:\n  name: n\nlist: [x, y]\n";
         let docs = scan(src.as_bytes()).unwrap();
@@ -836,11 +922,24 @@ mod tests {
     }
 
     #[test]
-    fn inputs_that_crash_the_parser_are_errors() {
-        assert!(scan(b"a: |\n  text").is_ok());
-        assert!(scan(b"a: \"abc\\").is_err());
-        assert!(scan(b"a: [!x,b]\n").is_err());
-        assert!(scan(b"a: \"hello!, world\"\n").is_ok());
+    fn malformed_input_is_an_error() {
+        // Inputs that made the previous parser (libyaml-safer) panic.
+        for bad in [
+            &b"a: \"abc\\"[..],
+            b"a: \"\\uD800\"\n",
+            b"a: 'x",
+            b"key:\n>8 # c\t\t",
+            b"a: !<x",
+            b"[",
+        ] {
+            assert!(scan(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        }
+        let src = "a: |\n  text";
+        assert_eq!(&src[scalars(src)[0].span.clone()], "|\n  text");
+        // YAML 1.2 tags end at a flow indicator: `!x` tags an empty scalar.
+        let all = scalars("a: [!x,b]\n");
+        assert_eq!((all[0].value.as_str(), all[0].tagged), ("", true));
+        assert_eq!(scalars("a: \"hello!, world\"\n")[0].value, "hello!, world");
     }
 
     #[test]
