@@ -37,6 +37,10 @@
 //!
 //! What it does not do: resolve plain scalars to types (that is [`super::reader`]'s job),
 //! expand aliases, or look inside any document of a piece but the first (as the reader).
+//! It also refuses files with line breaks other than `\n` and `\r\n`: a lone `\r`, and
+//! U+0085, U+2028 and U+2029, which go-yaml (YAML 1.1) reads as line breaks and
+//! granit-parser (YAML 1.2) as text; an edit made on one reading could be wrong on the
+//! other.
 
 use std::ops::Range;
 
@@ -144,8 +148,8 @@ pub struct DocumentSpans {
 
 /// Scans a YAML stream. Empty and null documents are dropped, as kyaml drops them.
 ///
-/// Errors carry the 1-based line and column: invalid UTF-8, a bad `---` separator, YAML
-/// syntax errors.
+/// Errors carry the 1-based line and column: invalid UTF-8, an unsupported line break, a
+/// bad `---` separator, YAML syntax errors.
 pub fn scan(bytes: &[u8]) -> Result<Vec<DocumentSpans>, Error> {
     let text = match std::str::from_utf8(bytes) {
         Ok(text) => text,
@@ -154,6 +158,14 @@ pub fn scan(bytes: &[u8]) -> Result<Vec<DocumentSpans>, Error> {
             return Err(Error::at("invalid UTF-8 in input", line, column));
         }
     };
+    if let Some((at, what)) = odd_line_break(bytes) {
+        let (line, column) = line_col(bytes, at);
+        return Err(Error::at(
+            format!("{what} is not supported as a line break here"),
+            line,
+            column,
+        ));
+    }
     let mut docs = Vec::new();
     for piece in split_documents(bytes)? {
         // `split_documents` hands out subslices of `bytes`.
@@ -558,7 +570,7 @@ impl Walker<'_> {
                 b' ' | b'\t' | b'\r' | b'\n' | b'-' | b':' | b'?' => i += 1,
                 b'#' | b'&' | b'!' => {
                     let stop: &[u8] = if src.get(i) == Some(&b'#') {
-                        b"\n"
+                        b"\r\n"
                     } else {
                         b" \t\r\n"
                     };
@@ -699,6 +711,21 @@ impl Walker<'_> {
 }
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The first line break that is neither `\n` nor `\r\n`, and its name.
+fn odd_line_break(b: &[u8]) -> Option<(usize, &'static str)> {
+    b.iter().enumerate().find_map(|(i, &c)| {
+        let next = |k: usize| b.get(i + k).copied();
+        match c {
+            b'\r' if next(1) != Some(b'\n') => Some((i, "a carriage return without a line feed")),
+            0xC2 if next(1) == Some(0x85) => Some((i, "U+0085 (next line)")),
+            0xE2 if next(1) == Some(0x80) && matches!(next(2), Some(0xA8 | 0xA9)) => {
+                Some((i, "U+2028/U+2029 (line/paragraph separator)"))
+            }
+            _ => None,
+        }
+    })
+}
 
 /// Line breaks in `b` as the parser counts them: `\r\n`, `\n` or a lone `\r`.
 fn count_breaks(b: &[u8]) -> usize {
@@ -940,6 +967,20 @@ mod tests {
         let all = scalars("a: [!x,b]\n");
         assert_eq!((all[0].value.as_str(), all[0].tagged), ("", true));
         assert_eq!(scalars("a: \"hello!, world\"\n")[0].value, "hello!, world");
+    }
+
+    #[test]
+    fn line_breaks_the_parsers_disagree_on_are_errors() {
+        for (src, at) in [
+            ("a: x\rb: y\n", (1, 5)),
+            ("a: x # c\u{85}b: y\n", (1, 9)),
+            ("a: \"x\u{2028}y\"\n", (1, 6)),
+            ("a: b\r\n\u{2029}", (2, 1)),
+        ] {
+            let e = scan(src.as_bytes()).unwrap_err();
+            assert_eq!((e.line, e.column), (Some(at.0), Some(at.1)), "{src:?}: {e}");
+        }
+        assert!(scan(b"a: b\r\nc: d\r\n").is_ok());
     }
 
     #[test]
