@@ -870,6 +870,13 @@ mod tests {
         assert!(y.tagged);
         assert_eq!((y.line, y.column), (7, 12));
         assert_eq!(y.line_comment, None);
+        let src = "? [k]\n: |\n  x\nj: &a 1\n*a : >\n  y\n";
+        let all = scalars(src);
+        let texts: Vec<&str> = all.iter().map(|s| &src[s.span.clone()]).collect();
+        // `k` is an item of the key, not a key itself.
+        assert_eq!(texts, ["k", "|\n  x\n", "1", ">\n  y\n"]);
+        assert_eq!(all[1].path, [PathSeg::Key("?".into())]);
+        assert_eq!(all[3].path, [PathSeg::Key("*a".into())]);
         let root = scalars("--- >\n  folded\n");
         assert_eq!(root[0].span, 4..15);
         assert_eq!((root[0].line, root[0].column), (1, 5));
