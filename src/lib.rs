@@ -28,9 +28,11 @@ pub mod generate;
 pub mod kustomization;
 pub mod patch;
 pub mod plugins;
+pub mod policy;
 pub mod resource;
 pub mod schema;
 pub mod selector;
+pub mod setters;
 pub mod transform;
 pub mod yaml;
 

@@ -238,6 +238,20 @@ struct Builder {
     annotation_text: bool,
 }
 
+/// granit-parser's settings for reading YAML as go-yaml does; [`super::spans`] parses with
+/// the same settings (plus comments), so both accept the same files and read the same values.
+pub(super) fn parser_options(limits: Limits) -> granit_parser::Options {
+    // libyaml's reading of the corner cases go-yaml inherits: no line feed is added to a
+    // block scalar that ends the input, and a BOM inside a document is content.
+    granit_parser::options! {
+        block_scalar_eof_without_line_feed: true,
+        bom_inside_document_as_content: true,
+        emit_comments: false,
+        block_nesting_limit: limits.max_depth,
+        flow_nesting_limit: limits.max_depth,
+    }
+}
+
 fn mark_error(msg: impl Into<String>, mark: Marker) -> Error {
     Error::at(msg.into(), mark.line(), mark.col() + 1)
 }
@@ -259,16 +273,7 @@ fn read_first_document(
     let Ok(src) = std::str::from_utf8(text) else {
         return Err(Error::new("invalid UTF-8 in input"));
     };
-    // libyaml's reading of the corner cases go-yaml inherits: no line feed is added to a
-    // block scalar that ends the input, and a BOM inside a document is content.
-    let options = granit_parser::options! {
-        block_scalar_eof_without_line_feed: true,
-        bom_inside_document_as_content: true,
-        emit_comments: false,
-        block_nesting_limit: limits.max_depth,
-        flow_nesting_limit: limits.max_depth,
-    };
-    let mut parser = Parser::new_from_str_with_options(src, options);
+    let mut parser = Parser::new_from_str_with_options(src, parser_options(limits));
     let mut b = Builder {
         dialect,
         limits,
