@@ -76,6 +76,22 @@ pub enum TransformerPlugin {
     Replacement {
         replacements: Vec<Value>,
     },
+    ValueAdd {
+        value: String,
+        targets: Vec<ValueAddTarget>,
+        target_file_path: String,
+    },
+}
+
+/// A target of the ValueAddTransformer.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ValueAddTarget {
+    pub selector: Option<Selector>,
+    #[serde(default)]
+    pub field_path: String,
+    #[serde(default)]
+    pub file_path_position: i64,
 }
 
 /// A configured built-in generator.
@@ -153,6 +169,20 @@ fn specs(v: &Option<Vec<LenientFieldSpec>>) -> Vec<FieldSpec> {
         .collect()
 }
 
+/// A string map read the way plugins read their configuration (`sigs.k8s.io/yaml`'s
+/// type-directed decoding): numbers and booleans become their text (example
+/// configureBuiltinPlugin: `area: 51`).
+fn lenient_map<'de, D: serde::Deserializer<'de>>(d: D) -> Result<StringMap, D::Error> {
+    let m: Option<serde_json::Map<String, Value>> = Option::deserialize(d)?;
+    Ok(m.unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| {
+            let text = crate::transform::scalar_text(&v).unwrap_or_default();
+            (k, text)
+        })
+        .collect())
+}
+
 fn de<T: for<'de> Deserialize<'de>>(v: &Value) -> Result<T, String> {
     serde_json::from_value(v.clone()).map_err(|e| e.to_string())
 }
@@ -198,9 +228,9 @@ pub fn transformer(v: &Value) -> Result<TransformerPlugin, PluginError> {
     #[derive(Deserialize, Default)]
     #[serde(rename_all = "camelCase")]
     struct Fields {
-        #[serde(default)]
+        #[serde(default, deserialize_with = "lenient_map")]
         annotations: StringMap,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "lenient_map")]
         labels: StringMap,
         #[serde(default)]
         prefix: String,
@@ -229,6 +259,12 @@ pub fn transformer(v: &Value) -> Result<TransformerPlugin, PluginError> {
         patches: String,
         #[serde(default)]
         replacements: Vec<Value>,
+        #[serde(default)]
+        value: String,
+        #[serde(default)]
+        targets: Vec<ValueAddTarget>,
+        #[serde(default)]
+        target_file_path: String,
     }
     let mut v2 = v.clone();
     // `options` of a PatchTransformer is a map of booleans; keep the field parser simple.
@@ -299,6 +335,11 @@ pub fn transformer(v: &Value) -> Result<TransformerPlugin, PluginError> {
         "HashTransformer" => TransformerPlugin::Hash,
         "ReplacementTransformer" => TransformerPlugin::Replacement {
             replacements: f.replacements,
+        },
+        "ValueAddTransformer" => TransformerPlugin::ValueAdd {
+            value: f.value.trim().to_string(),
+            targets: f.targets,
+            target_file_path: f.target_file_path,
         },
         "ConfigMapGenerator"
         | "SecretGenerator"

@@ -604,6 +604,32 @@ impl<'c> Target<'c> {
             tc.merge(&files).map_err(|e| self.err(e))?;
         }
         acc.config.merge(&tc).map_err(|e| self.err(e))?;
+        let mut crds = TransformerConfig::default();
+        for path in self.k.crds.iter().flatten() {
+            let (p, bytes) = self.ldr.load(path).map_err(|e| Error::Load {
+                context: format!("{}: crds", self.file.display()),
+                source: e,
+            })?;
+            let doc = if bytes.first() == Some(&b'{') {
+                serde_json::from_slice(&bytes)
+                    .map_err(|e| Error::build(p.display(), e.to_string()))?
+            } else {
+                yaml::read_document(&bytes, yaml::Dialect::V2, yaml::Limits::default())
+                    .map_err(|e| Error::Yaml {
+                        file: p.clone(),
+                        source: e,
+                    })?
+                    .unwrap_or(Value::Null)
+            };
+            let c = crate::fieldspec::crds::config_from_crds(&doc).map_err(|e| {
+                Error::build(
+                    p.display(),
+                    format!("unable to parse open API definition: {e}"),
+                )
+            })?;
+            crds.merge(&c).map_err(|e| Error::build(p.display(), e))?;
+        }
+        acc.config.merge(&crds).map_err(|e| self.err(e))?;
         self.unsupported_checks()?;
         self.run_generators(&mut acc)?;
         // Components run after this kustomization's resources and generators, before its
@@ -625,9 +651,6 @@ impl<'c> Target<'c> {
     fn unsupported_checks(&self) -> Result<(), Error> {
         let k = &self.k;
         let mut missing = Vec::new();
-        if k.crds.as_ref().is_some_and(|v| !v.is_empty()) {
-            missing.push("crds");
-        }
         if k.replacements.as_ref().is_some_and(|v| !v.is_empty()) {
             missing.push("replacements");
         }
@@ -860,8 +883,78 @@ impl<'c> Target<'c> {
             T::Replacement { .. } => {
                 return Err(self.err("not supported yet: ReplacementTransformer plugin"))
             }
+            T::ValueAdd {
+                value,
+                targets,
+                target_file_path,
+            } => {
+                let value = if value.is_empty() {
+                    self.ldr
+                        .root()
+                        .file_name()
+                        .map(|f| f.to_string_lossy().to_string())
+                        .unwrap_or_default()
+                } else {
+                    value.clone()
+                };
+                let targets = self.value_add_targets(targets, target_file_path)?;
+                transform::valueadd::apply(m, &value, &targets)
+            }
         }
         .map_err(|e| self.terr(e))
+    }
+
+    /// The ValueAddTransformer's targets, plus those of its `targetFilePath`.
+    fn value_add_targets(
+        &self,
+        targets: &[plugins::ValueAddTarget],
+        target_file_path: &str,
+    ) -> Result<Vec<transform::valueadd::Target>, Error> {
+        let mut all = targets.to_vec();
+        if !target_file_path.is_empty() {
+            let (p, bytes) = self.ldr.load(target_file_path).map_err(|e| Error::Load {
+                context: format!(
+                    "{}: ValueAddTransformer targetFilePath",
+                    self.file.display()
+                ),
+                source: e,
+            })?;
+            #[derive(serde::Deserialize, Default)]
+            struct Targets {
+                #[serde(default)]
+                targets: Vec<plugins::ValueAddTarget>,
+            }
+            let v = yaml::read_document(&bytes, yaml::Dialect::V2, yaml::Limits::default())
+                .map_err(|e| Error::Yaml {
+                    file: p.clone(),
+                    source: e,
+                })?
+                .unwrap_or(Value::Null);
+            let t: Targets = if v.is_null() {
+                Targets::default()
+            } else {
+                serde_json::from_value(v).map_err(|e| Error::build(p.display(), e.to_string()))?
+            };
+            all.extend(t.targets);
+        }
+        if all.is_empty() {
+            return Err(self.err("ValueAddTransformer: must specify at least one target"));
+        }
+        let mut out = Vec::new();
+        for t in &all {
+            if t.field_path.is_empty() {
+                return Err(self.err("ValueAddTransformer: fieldPath cannot be empty"));
+            }
+            if t.file_path_position < 0 {
+                return Err(self.err("ValueAddTransformer: filePathPosition cannot be negative"));
+            }
+            out.push(transform::valueadd::Target {
+                selector: self.selector(&t.selector)?,
+                field_path: t.field_path.clone(),
+                file_path_position: t.file_path_position,
+            });
+        }
+        Ok(out)
     }
 
     /// One `patchesStrategicMerge` entry: inline YAML when it parses as resources, else a

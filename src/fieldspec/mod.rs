@@ -16,6 +16,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::kustomization::FieldSpecArgs;
+
+pub mod crds;
 use crate::resource::Gvk;
 
 /// One path segment; `is_list` for a trailing `[]`.

@@ -17,6 +17,7 @@ pub mod namespace;
 pub mod patches;
 pub mod prefix_suffix;
 pub mod replicas;
+pub mod valueadd;
 
 /// A transformer failed on a resource, or was misconfigured.
 #[derive(Debug, thiserror::Error)]

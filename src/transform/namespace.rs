@@ -65,14 +65,49 @@ impl Namespace<'_> {
         *node = Value::String(self.namespace.to_string());
     }
 
-    /// Applies the transformer to every resource.
+    /// Applies the transformer to every resource (kustomize's `NamespaceTransformer`).
     pub fn apply(&self, m: &mut ResMap) -> Result<(), TransformError> {
         if self.namespace.is_empty() {
             return Ok(());
         }
+        self.run(m, &|_| true, true)?;
+        let mut seen = HashSet::new();
+        for r in m.resources() {
+            if !seen.insert(r.cur_id().key()) {
+                return Err(TransformError::on(
+                    NAME,
+                    r,
+                    "namespace transformation produces ID conflict",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// kustomize's bare namespace filter on the resources `select` picks: no previous ids
+    /// stored, no conflict check (the ValueAddTransformer uses it).
+    pub fn apply_selected(
+        &self,
+        m: &mut ResMap,
+        select: impl Fn(&crate::resource::Resource) -> bool,
+    ) -> Result<(), TransformError> {
+        self.run(m, &select, false)
+    }
+
+    fn run(
+        &self,
+        m: &mut ResMap,
+        select: &dyn Fn(&crate::resource::Resource) -> bool,
+        store_previous_id: bool,
+    ) -> Result<(), TransformError> {
         let meta_ns = FieldSpec::new(Default::default(), "metadata/namespace", true);
         for r in m.resources_mut() {
-            r.store_previous_id();
+            if !select(r) {
+                continue;
+            }
+            if store_previous_id {
+                r.store_previous_id();
+            }
             let gvk = r.gvk();
             let api_version = r.api_version().to_string();
             // The namespace path is always handled by the hack below; metadata/name only
