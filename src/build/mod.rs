@@ -11,7 +11,7 @@
 //! Each kustomization directory is a [`Target`]; a bottom-up [`Accumulator`] carries the
 //! resources, the merged field-spec configuration and the vars from the leaves to the root.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -78,12 +78,14 @@ pub struct BuildCtx {
     /// The strategic-merge schema: kustomize's `openapi:` field is read from the top-level
     /// kustomization first, else from the first kustomization that sets it.
     schema: RefCell<Option<Arc<Schema>>>,
+    loaded_top: Cell<bool>,
 }
 
 impl BuildCtx {
     fn new() -> BuildCtx {
         BuildCtx {
             schema: RefCell::new(None),
+            loaded_top: Cell::new(false),
         }
     }
 
@@ -96,6 +98,8 @@ impl BuildCtx {
 
     /// kustomize's `openapi.SetSchema(..., reset=false)`: the first setting wins.
     fn set_schema(&self, target: &Target) -> Result<(), Error> {
+        // The first kustomization loaded is the top-level one.
+        let is_top = !self.loaded_top.replace(true);
         let Some(openapi) = target.k.openapi.as_ref().filter(|m| !m.is_empty()) else {
             return Ok(());
         };
@@ -123,7 +127,14 @@ impl BuildCtx {
                         source: e,
                     })?
                     .unwrap_or(Value::Null);
-                Schema::from_openapi(&v).map_err(|e| Error::build(p.display(), e.to_string()))?
+                // Set at the top, a custom schema replaces the built-in one; set further down,
+                // kustomize has already scheduled the built-in one and keeps both.
+                let schema = if is_top {
+                    Schema::from_openapi(&v)
+                } else {
+                    Schema::from_openapi_with_builtin(&v)
+                };
+                schema.map_err(|e| Error::build(p.display(), e.to_string()))?
             }
             (None, None) => return Ok(()),
         };

@@ -15,9 +15,9 @@
 //! Where Go iterates a map (two custom definitions claiming one GVK), the choice here is
 //! deterministic: the definition whose name sorts last wins.
 //!
-//! Not modelled: kustomize merging the custom schema with the built-in one when the field
-//! is set only in a sub-kustomization and the built-in schema was already flagged for
-//! parsing (see `/work/shared/schema/README.md`); the pipeline gets "custom replaces".
+//! When the field is set only in a sub-kustomization, kustomize merges the custom schema
+//! with the built-in one ([`Schema::from_openapi_with_builtin`]); set at the top, the
+//! custom schema replaces it ([`Schema::from_openapi`]).
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -78,6 +78,81 @@ impl Schema {
             path_scope,
         })
     }
+}
+
+impl Schema {
+    /// The schema kustomize ends up with when `openapi: {path: …}` is set in a
+    /// sub-kustomization rather than at the top: kustomize has already scheduled the
+    /// built-in schema, parses it after the custom one, and keeps both (built-in definitions
+    /// win on name and GVK clashes). Fixture TestCustomOpenApiFieldFromComponentWithOverlays:
+    /// a custom DeploymentConfig whose template `$ref`s the built-in PodTemplateSpec.
+    pub fn from_openapi_with_builtin(doc: &Value) -> Result<Schema, SchemaError> {
+        let doc = doc.as_object().ok_or(SchemaError::NotAMap)?;
+        let builtin = builtin_definitions()?;
+        let embedded: Value = serde_json::from_str(table::KUSTOMIZATION_SWAGGER)
+            .map_err(|e| SchemaError::Embedded(e.to_string()))?;
+        let mut defs: Vec<(&str, &Map<String, Value>)> = Vec::new();
+        collect_definitions(doc, &mut defs)?;
+        if let Some(b) = builtin.as_object() {
+            collect_definitions(b, &mut defs)?;
+        }
+        if let Some(embedded) = embedded.as_object() {
+            collect_definitions(embedded, &mut defs)?;
+        }
+        let mut builder = Builder::new(&defs);
+        builder.build()?;
+        let path_scope = find_namespaceability(doc)?;
+        Ok(Schema {
+            shapes: Cow::Owned(builder.shapes),
+            props: Cow::Owned(builder.props),
+            keys: Cow::Owned(builder.keys),
+            types: Cow::Owned(builder.types),
+            path_scope,
+        })
+    }
+}
+
+/// The built-in definitions as a swagger document, rebuilt from the decoded facts in
+/// `fixtures/schema` (embedded; parsed only when a merged schema is needed).
+fn builtin_definitions() -> Result<Value, SchemaError> {
+    let facts: Value = serde_json::from_str(include_str!(
+        "../../fixtures/schema/kubernetes-v1.21.2.json"
+    ))
+    .map_err(|e| SchemaError::Embedded(e.to_string()))?;
+    fn to_swagger(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => {
+                let mut out = Map::new();
+                for (k, v) in m {
+                    match k.as_str() {
+                        "ref" => {
+                            if let Some(r) = v.as_str() {
+                                out.insert(
+                                    "$ref".into(),
+                                    Value::String(format!("#/definitions/{r}")),
+                                );
+                            }
+                        }
+                        "gvk" => {
+                            out.insert(GVK.into(), v.clone());
+                        }
+                        _ => {
+                            out.insert(k.clone(), to_swagger(v));
+                        }
+                    }
+                }
+                Value::Object(out)
+            }
+            other => other.clone(),
+        }
+    }
+    let defs = facts
+        .get("definitions")
+        .map(to_swagger)
+        .unwrap_or(Value::Null);
+    let mut doc = Map::new();
+    doc.insert("definitions".into(), defs);
+    Ok(Value::Object(doc))
 }
 
 fn collect_definitions<'a>(
