@@ -532,8 +532,31 @@ impl Emitter<'_> {
     fn block_mapping(&mut self, m: &Map<String, Value>) -> Result<(), Error> {
         let saved = self.indent;
         self.increase_indent(false, false);
-        let mut entries: Vec<(&String, &Value)> = m.iter().collect();
-        natural::sort_keys(&mut entries, |e| e.0.as_str());
+        // The map iterates in byte order, which is go-yaml's order for most keys; only
+        // collect and re-sort when it is not.
+        let sorted = {
+            let mut keys = m.keys();
+            let mut prev = keys.next();
+            let mut ok = true;
+            for k in keys {
+                if prev.is_some_and(|p| natural::less(k, p)) {
+                    ok = false;
+                    break;
+                }
+                prev = Some(k);
+            }
+            ok
+        };
+        let mut reordered: Vec<(&String, &Value)> = Vec::new();
+        if !sorted {
+            reordered.extend(m.iter());
+            natural::sort_keys(&mut reordered, |e| e.0.as_str());
+        }
+        let entries: Box<dyn Iterator<Item = (&String, &Value)>> = if sorted {
+            Box::new(m.iter())
+        } else {
+            Box::new(reordered.into_iter())
+        };
         for (k, v) in entries {
             let key = json_round_trip(k)?;
             self.write_indent();

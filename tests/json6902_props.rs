@@ -1,0 +1,67 @@
+//! JSON 6902 laws on the document model, through the same parser the `patches:` field
+//! uses: a `test` of a value just `add`ed passes, and `add` then `remove` of a new key
+//! gives the document back.
+
+use proptest::prelude::*;
+use serde_json::{json, Map, Value};
+
+use rustomize::transform::patches::parse_json_patch;
+
+fn leaf() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(|i| json!(i)),
+        "[a-z~/ ]{0,8}".prop_map(Value::String),
+    ]
+}
+
+fn value() -> impl Strategy<Value = Value> {
+    leaf().prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::btree_map("[a-z~/]{1,6}", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect::<Map<_, _>>())),
+        ]
+    })
+}
+
+/// A JSON pointer token, escaped (`~` → `~0`, `/` → `~1`).
+fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+fn resource(spec: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "spec": spec})
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn test_of_an_added_value_passes(spec in value(), key in "[a-z~/]{1,6}", v in value()) {
+        let mut doc = resource(json!({ "holder": spec }));
+        let path = format!("/spec/{}", escape(&key));
+        let ops = json!([
+            {"op": "add", "path": path, "value": v},
+            {"op": "test", "path": path, "value": v},
+        ]);
+        let patch = parse_json_patch(&ops.to_string()).unwrap();
+        prop_assert!(json_patch::patch(&mut doc, &patch).is_ok());
+        prop_assert_eq!(doc.pointer(&path), Some(&v));
+    }
+
+    #[test]
+    fn add_then_remove_is_the_identity(spec in value(), v in value()) {
+        let original = resource(json!({ "holder": spec }));
+        let mut doc = original.clone();
+        // YAML form of the same operations, as a patch file would hold them.
+        let text = format!(
+            "- op: add\n  path: /spec/fresh\n  value: {}\n- op: remove\n  path: /spec/fresh\n",
+            serde_json::to_string(&v).unwrap()
+        );
+        let patch = parse_json_patch(&text).unwrap();
+        prop_assert!(json_patch::patch(&mut doc, &patch).is_ok());
+        prop_assert_eq!(doc, original);
+    }
+}
