@@ -10,6 +10,7 @@ use crate::fieldspec::{walk, Create, FieldSpec};
 use crate::resource::Resource;
 
 pub mod annotations;
+pub mod fieldpath;
 pub mod images;
 pub mod labels;
 pub mod namereference;
