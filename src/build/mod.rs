@@ -552,9 +552,6 @@ impl<'c> Target<'c> {
         if k.crds.as_ref().is_some_and(|v| !v.is_empty()) {
             missing.push("crds");
         }
-        if k.replacements.as_ref().is_some_and(|v| !v.is_empty()) {
-            missing.push("replacements");
-        }
         if k.vars.as_ref().is_some_and(|v| !v.is_empty()) {
             missing.push("vars");
         }
@@ -667,6 +664,11 @@ impl<'c> Target<'c> {
     fn run_transformers(&self, acc: &mut Accumulator) -> Result<(), Error> {
         let k = &self.k;
         let loaded = self.load_patches()?;
+        let replacements = transform::replacements::load(
+            k.replacements.as_deref().unwrap_or_default(),
+            &self.ldr,
+            &self.file,
+        )?;
         let schema = self.ctx.schema();
         let tc = &acc.config;
         let m = &mut acc.resmap;
@@ -745,6 +747,9 @@ impl<'c> Target<'c> {
         }
         for img in k.images.iter().flatten() {
             transform::images::apply(m, img, &tc.images).map_err(|e| self.terr(e))?;
+        }
+        if !replacements.is_empty() {
+            transform::replacements::apply(m, &replacements).map_err(|e| self.terr(e))?;
         }
         Ok(())
     }

@@ -17,6 +17,7 @@ pub mod namereference;
 pub mod namespace;
 pub mod patches;
 pub mod prefix_suffix;
+pub mod replacements;
 pub mod replicas;
 
 /// A transformer failed on a resource, or was misconfigured.
