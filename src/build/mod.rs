@@ -248,6 +248,13 @@ fn finish(target: &Target, acc: &mut Accumulator) -> Result<(), Error> {
             source: Box::new(e),
         }
     })?;
+    // With the back references fixed, vars resolve. kubectl prints the vars that replaced
+    // nothing on stderr; the library does not print.
+    let resolved = transform::vars::resolve(&mut acc.resmap, &acc.vars, &acc.config.var_reference);
+    resolved.map_err(|e| Error::Transform {
+        file: target.file.clone(),
+        source: Box::new(e),
+    })?;
     // Resources marked local-config are dropped (value "false" keeps them).
     acc.resmap.retain(|r| {
         r.annotation("config.kubernetes.io/local-config")
@@ -536,11 +543,9 @@ impl<'c> Target<'c> {
             acc = self.accumulate_component(acc, path)?;
         }
         self.run_transformers(&mut acc)?;
-        for v in self.k.vars.iter().flatten() {
-            if acc.vars.iter().any(|x| x.name == v.name) {
-                return Err(self.err(format!("var '{}' already encountered", v.name)));
-            }
-            acc.vars.push(v.clone());
+        if let Some(vars) = &self.k.vars {
+            transform::vars::merge(&mut acc.resmap, &mut acc.vars, vars)
+                .map_err(|e| self.err(format!("merging vars: {e}")))?;
         }
         Ok(acc)
     }
@@ -551,9 +556,6 @@ impl<'c> Target<'c> {
         let mut missing = Vec::new();
         if k.crds.as_ref().is_some_and(|v| !v.is_empty()) {
             missing.push("crds");
-        }
-        if k.vars.as_ref().is_some_and(|v| !v.is_empty()) {
-            missing.push("vars");
         }
         if k.generators.as_ref().is_some_and(|v| !v.is_empty()) {
             missing.push("generators");

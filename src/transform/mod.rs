@@ -19,6 +19,7 @@ pub mod patches;
 pub mod prefix_suffix;
 pub mod replacements;
 pub mod replicas;
+pub mod vars;
 
 /// A transformer failed on a resource, or was misconfigured.
 #[derive(Debug, thiserror::Error)]
