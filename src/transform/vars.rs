@@ -425,6 +425,53 @@ mod tests {
         assert_eq!(text("$é", &vs), json!("$é"));
     }
 
+    /// kustomize's `refvar` expansion table (api/filters/refvar/expand_test.go).
+    #[test]
+    fn expansion_matches_kustomize_table() {
+        let vs = vars(&[
+            ("VAR_A", VarValue::Str("A".into())),
+            ("VAR_B", VarValue::Str("B".into())),
+            ("VAR_C", VarValue::Str("C".into())),
+            ("VAR_REF", VarValue::Str("$(VAR_A)".into())),
+            ("VAR_EMPTY", VarValue::Str("".into())),
+        ]);
+        for (input, want, count) in [
+            (
+                "$(VAR_A)-$(VAR_B)-$(VAR_B)-$(VAR_B)-$(VAR_A)",
+                "A-B-B-B-A",
+                5,
+            ),
+            ("$$(VAR_B)_$(VAR_A)", "$(VAR_B)_A", 1),
+            ("$$(VAR_A)_$$(VAR_B)", "$(VAR_A)_$(VAR_B)", 0),
+            ("f000-$$VAR_A", "f000-$VAR_A", 0),
+            ("foo\\$(VAR_C)bar", "foo\\Cbar", 1),
+            ("$(VAR_A$(VAR_B))", "$(VAR_A$(VAR_B))", 0),
+            ("$(VAR_A$(VAR_B)", "$(VAR_A$(VAR_B)", 0),
+            ("%%$(VAR_REF)--$(VAR_REF)%%", "%%$(VAR_A)--$(VAR_A)%%", 2),
+            ("foo$(VAR_EMPTY)bar", "foobar", 1),
+            ("foo$(VAR_Awhoops!", "foo$(VAR_Awhoops!", 0),
+            ("$?_boo_$!", "$?_boo_$!", 0),
+            ("$(VAR_DNE)", "$(VAR_DNE)", 0),
+            ("$$$$$$(BIG_MONEY)", "$$$(BIG_MONEY)", 0),
+            ("$$$$$$$(VAR_A)", "$$$A", 1),
+            ("$VAR_A)", "$VAR_A)", 0),
+            ("${VAR_A}", "${VAR_A}", 0),
+            ("$(VAR_C)_______$(", "C_______$(", 1),
+            ("$(VAR_A)foobarzab$", "Afoobarzab$", 1),
+            ("$($($($($--foo$(", "$($($($($--foo$(", 0),
+            ("$(foo$$var)", "$(foo$$var)", 0),
+            ("\n", "\n", 0),
+        ] {
+            let mut used = BTreeMap::new();
+            assert_eq!(
+                replace_string(input, &vs, &mut used),
+                json!(want),
+                "{input}"
+            );
+            assert_eq!(used.values().sum::<usize>(), count, "{input}");
+        }
+    }
+
     #[test]
     fn map_or_list_var_is_never_substituted() {
         let vs = vars(&[("M", VarValue::Other)]);
