@@ -335,16 +335,15 @@ impl Kustomization {
             Value::Null => Value::Object(Default::default()),
             v => v,
         };
-        let k: Kustomization =
-            serde_json::from_value(value).map_err(|e| {
-                // serde lists every accepted spelling (aliases included); the field name is
-                // what helps.
-                let msg = e.to_string();
-                KustomizationError::Schema(match msg.split_once(", expected one of") {
-                    Some((head, _)) => head.to_string(),
-                    None => msg,
-                })
-            })?;
+        let k: Kustomization = serde_json::from_value(value).map_err(|e| {
+            // serde lists every accepted spelling (aliases included); the field name is
+            // what helps.
+            let msg = e.to_string();
+            KustomizationError::Schema(match msg.split_once(", expected one of") {
+                Some((head, _)) => head.to_string(),
+                None => msg,
+            })
+        })?;
         Ok(k)
     }
 

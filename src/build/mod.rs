@@ -328,6 +328,13 @@ fn finish(target: &Target, acc: &mut Accumulator) -> Result<(), Error> {
             source: Box::new(e),
         }
     })?;
+    // With the back references fixed, vars resolve. kubectl prints the vars that replaced
+    // nothing on stderr; the library does not print.
+    let resolved = transform::vars::resolve(&mut acc.resmap, &acc.vars, &acc.config.var_reference);
+    resolved.map_err(|e| Error::Transform {
+        file: target.file.clone(),
+        source: Box::new(e),
+    })?;
     // Resources marked local-config are dropped (value "false" keeps them).
     acc.resmap.retain(|r| {
         r.annotation("config.kubernetes.io/local-config")
@@ -649,11 +656,9 @@ impl<'c> Target<'c> {
             acc = self.accumulate_component(acc, path)?;
         }
         self.run_transformers(&mut acc)?;
-        for v in self.k.vars.iter().flatten() {
-            if acc.vars.iter().any(|x| x.name == v.name) {
-                return Err(self.err(format!("var '{}' already encountered", v.name)));
-            }
-            acc.vars.push(v.clone());
+        if let Some(vars) = &self.k.vars {
+            transform::vars::merge(&mut acc.resmap, &mut acc.vars, vars)
+                .map_err(|e| self.err(format!("merging vars: {e}")))?;
         }
         Ok(acc)
     }
@@ -662,12 +667,6 @@ impl<'c> Target<'c> {
     fn unsupported_checks(&self) -> Result<(), Error> {
         let k = &self.k;
         let mut missing = Vec::new();
-        if k.replacements.as_ref().is_some_and(|v| !v.is_empty()) {
-            missing.push("replacements");
-        }
-        if k.vars.as_ref().is_some_and(|v| !v.is_empty()) {
-            missing.push("vars");
-        }
         if k.validators.as_ref().is_some_and(|v| !v.is_empty()) {
             missing.push("validators");
         }
@@ -891,8 +890,14 @@ impl<'c> Target<'c> {
                 hash_generated_names(m);
                 Ok(())
             }
-            T::Replacement { .. } => {
-                return Err(self.err("not supported yet: ReplacementTransformer plugin"))
+            T::Replacement { replacements } => {
+                let fields: Vec<kustomization::ReplacementField> = replacements
+                    .iter()
+                    .map(|v| serde_json::from_value(v.clone()))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| self.err(format!("ReplacementTransformer: {e}")))?;
+                let loaded = transform::replacements::load(&fields, &self.ldr, &self.file)?;
+                transform::replacements::apply(m, &loaded)
             }
             T::ValueAdd {
                 value,
@@ -1046,6 +1051,11 @@ impl<'c> Target<'c> {
     fn run_transformers(&self, acc: &mut Accumulator) -> Result<(), Error> {
         let k = &self.k;
         let loaded = self.load_patches()?;
+        let replacements = transform::replacements::load(
+            k.replacements.as_deref().unwrap_or_default(),
+            &self.ldr,
+            &self.file,
+        )?;
         let schema = self.ctx.schema();
         let tc = &acc.config;
         let m = &mut acc.resmap;
@@ -1144,6 +1154,10 @@ impl<'c> Target<'c> {
         for img in k.images.iter().flatten() {
             transform::images::apply(m, img, &tc.images).map_err(|e| self.terr(e))?;
             record(m, "ImageTagTransformer");
+        }
+        if !replacements.is_empty() {
+            transform::replacements::apply(m, &replacements).map_err(|e| self.terr(e))?;
+            record(m, "ReplacementTransformer");
         }
         for (p, config) in &loaded.plugins {
             self.run_transformer_plugin(m, p, &schema)?;

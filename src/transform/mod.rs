@@ -10,14 +10,17 @@ use crate::fieldspec::{walk, Create, FieldSpec};
 use crate::resource::Resource;
 
 pub mod annotations;
+pub mod fieldpath;
 pub mod images;
 pub mod labels;
 pub mod namereference;
 pub mod namespace;
 pub mod patches;
 pub mod prefix_suffix;
+pub mod replacements;
 pub mod replicas;
 pub mod valueadd;
+pub mod vars;
 
 /// A transformer failed on a resource, or was misconfigured.
 #[derive(Debug, thiserror::Error)]

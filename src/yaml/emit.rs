@@ -169,6 +169,13 @@ enum Style {
     Literal,
 }
 
+/// Whether libyaml would write `s` as a plain scalar in block context (a map value or a
+/// list item) when nothing forces quotes: kyaml's untagged scalars are printed that way and
+/// read back with the plain-scalar resolver.
+pub fn plain_allowed(s: &str) -> bool {
+    analyze(s).block_plain_allowed
+}
+
 /// libyaml's scalar analysis, reduced to what the style choice needs.
 struct Analysis {
     multiline: bool,
