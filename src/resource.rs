@@ -285,6 +285,9 @@ pub struct Resource {
     pub origin: Option<Origin>,
     /// kustomize's `alpha.config.kubernetes.io/transformations`.
     pub transformations: Vec<Origin>,
+    /// Map entries the source wrote with no value (`key:`); see
+    /// [`crate::yaml::Document::empty_nulls`]. A strategic merge drops them.
+    pub empty_nulls: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -318,6 +321,7 @@ impl Resource {
             source,
             origin: None,
             transformations: Vec::new(),
+            empty_nulls: Vec::new(),
         }
     }
 
@@ -391,6 +395,22 @@ impl Resource {
         let mut v = self.prev_res_ids();
         v.push(self.cur_id());
         v
+    }
+
+    /// What kyaml's merge walk does to entries written `key:`: they disappear (those still
+    /// null where they were read).
+    pub fn drop_empty_nulls(&mut self) {
+        for p in std::mem::take(&mut self.empty_nulls) {
+            let Some((parent, key)) = p.rsplit_once('/') else {
+                continue;
+            };
+            let key = key.replace("~1", "/").replace("~0", "~");
+            if let Some(Value::Object(m)) = self.obj.pointer_mut(parent) {
+                if m.get(&key).is_some_and(Value::is_null) {
+                    m.remove(&key);
+                }
+            }
+        }
     }
 
     /// kustomize's `StorePreviousId`: remember the current identity before a rename.

@@ -1223,9 +1223,11 @@ pub fn resources_from_bytes(bytes: &[u8], file: &Path) -> Result<Vec<Resource>, 
     })?;
     let name: Arc<str> = Arc::from(file.display().to_string());
     let mut out = Vec::new();
-    let mut queue: std::collections::VecDeque<(Value, usize)> =
-        docs.into_iter().map(|d| (d.value, d.line)).collect();
-    while let Some((v, line)) = queue.pop_front() {
+    let mut queue: std::collections::VecDeque<(Value, usize, Vec<String>)> = docs
+        .into_iter()
+        .map(|d| (d.value, d.line, d.empty_nulls))
+        .collect();
+    while let Some((v, line, empty_nulls)) = queue.pop_front() {
         if is_nil_or_empty(&v) {
             continue;
         }
@@ -1249,7 +1251,7 @@ pub fn resources_from_bytes(bytes: &[u8], file: &Path) -> Result<Vec<Resource>, 
                     Value::Null => continue,
                     Value::Array(list) => {
                         for item in list {
-                            queue.push_back((item.clone(), line));
+                            queue.push_back((item.clone(), line, Vec::new()));
                         }
                         continue;
                     }
@@ -1273,13 +1275,15 @@ pub fn resources_from_bytes(bytes: &[u8], file: &Path) -> Result<Vec<Resource>, 
                 ));
             }
         }
-        out.push(Resource::new(
+        let mut r = Resource::new(
             v,
             Source {
                 file: name.clone(),
                 line,
             },
-        ));
+        );
+        r.empty_nulls = empty_nulls;
+        out.push(r);
     }
     Ok(out)
 }

@@ -110,6 +110,7 @@ fn merge_at(
     if options.allow_name_change || options.allow_kind_change {
         r.store_previous_id();
     }
+    r.drop_empty_nulls();
     let res = if selected {
         smp::apply_to_selected(r.obj_mut(), patch, schema, options)
     } else {
@@ -206,7 +207,7 @@ pub fn apply_json(
         if store_previous_id {
             r.store_previous_id();
         }
-        if let Err(e) = json_patch::patch(r.obj_mut(), ops) {
+        if let Err(e) = apply_json_ops(r.obj_mut(), ops) {
             return Err(TransformError::on(
                 transformer,
                 r,
@@ -215,6 +216,40 @@ pub fn apply_json(
         }
     }
     m.reindex();
+    Ok(())
+}
+
+/// JSON 6902 as kustomize's json-patch library (evanphx v4) applies it: like RFC 6902,
+/// except that `replace` of a missing key in an object sets it (corpus kubeflow-example
+/// replaces `/subjects/0/namespace` where there is none).
+pub fn apply_json_ops(
+    doc: &mut Value,
+    ops: &json_patch::Patch,
+) -> Result<(), json_patch::PatchError> {
+    for op in &ops.0 {
+        let op = match op {
+            json_patch::PatchOperation::Replace(r) => {
+                let path = r.path.to_string();
+                let missing_key = match path.rsplit_once('/') {
+                    Some((parent, key)) => {
+                        let key = key.replace("~1", "/").replace("~0", "~");
+                        matches!(doc.pointer(parent), Some(Value::Object(m)) if !m.contains_key(&key))
+                    }
+                    None => false,
+                };
+                if missing_key {
+                    json_patch::PatchOperation::Add(json_patch::AddOperation {
+                        path: r.path.clone(),
+                        value: r.value.clone(),
+                    })
+                } else {
+                    op.clone()
+                }
+            }
+            other => other.clone(),
+        };
+        json_patch::patch(doc, std::slice::from_ref(&op))?;
+    }
     Ok(())
 }
 
@@ -228,4 +263,24 @@ fn remove_positions(m: &mut ResMap, positions: &[usize]) {
         i += 1;
         keep
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn replace_of_a_missing_key_adds_it() {
+        let mut doc = json!({"subjects": [{"kind": "ServiceAccount", "name": "argo"}]});
+        let ops = parse_json_patch(
+            r#"[{"op": "replace", "path": "/subjects/0/namespace", "value": "kubeflow"}]"#,
+        )
+        .unwrap();
+        apply_json_ops(&mut doc, &ops).unwrap();
+        assert_eq!(doc["subjects"][0]["namespace"], "kubeflow");
+        let ops =
+            parse_json_patch(r#"[{"op": "replace", "path": "/missing/x", "value": 1}]"#).unwrap();
+        assert!(apply_json_ops(&mut doc, &ops).is_err());
+    }
 }

@@ -43,6 +43,12 @@ impl Default for Limits {
 pub struct Document {
     pub value: Value,
     pub line: usize,
+    /// JSON pointers of map entries written with no value at all (`key:`), reached through
+    /// maps only. They read as null like `key: null`, but kyaml drops them when it walks
+    /// the resource for a strategic merge patch (corpus kubeflow-example: an
+    /// `affinity.nodeAffinity` holding two empty keys prints as `{}` once patched).
+    /// Recorded by [`read_resource_stream`] only.
+    pub empty_nulls: Vec<String>,
 }
 
 /// Reads a resource stream the way kustomize does: CRLF to LF, split at `---` lines, first
@@ -66,13 +72,20 @@ fn read_stream_with(
     let text = normalize_input(bytes)?;
     let mut docs = Vec::new();
     for piece in split_documents(&text)? {
-        if let Some(value) = read_first_document(piece.text, Dialect::V3, limits, annotation_text)
-            .map_err(|e| e.shifted(piece.line - 1))?
-        {
+        let mut empty_nulls = Vec::new();
+        let read = read_first_document(
+            piece.text,
+            Dialect::V3,
+            limits,
+            annotation_text.then_some(&mut empty_nulls),
+        )
+        .map_err(|e| e.shifted(piece.line - 1))?;
+        if let Some(value) = read {
             if !value.is_null() {
                 docs.push(Document {
                     value,
                     line: piece.line,
+                    empty_nulls,
                 });
             }
         }
@@ -88,7 +101,7 @@ pub fn read_document(
     limits: Limits,
 ) -> Result<Option<Value>, Error> {
     let text = normalize_input(bytes)?;
-    read_first_document(&text, dialect, limits, false)
+    read_first_document(&text, dialect, limits, None)
 }
 
 /// UTF-16 (with BOM) is transcoded; CRLF becomes LF as in kyaml.
@@ -227,7 +240,7 @@ enum Frame {
     },
 }
 
-struct Builder {
+struct Builder<'r> {
     dialect: Dialect,
     limits: Limits,
     stack: Vec<Frame>,
@@ -236,6 +249,8 @@ struct Builder {
     root: Option<Value>,
     /// Keep `metadata.annotations` values as their source text.
     annotation_text: bool,
+    /// Where to record empty map entries (resources only).
+    empty_nulls: Option<&'r mut Vec<String>>,
 }
 
 /// granit-parser's settings for reading YAML as go-yaml does; [`super::spans`] parses with
@@ -257,12 +272,15 @@ fn mark_error(msg: impl Into<String>, mark: Marker) -> Error {
 }
 
 /// Parses the first document of `text`. `None` when there is none.
+/// `resource`: read as a Kubernetes resource (annotation values as text, empty map
+/// entries recorded into the given list).
 fn read_first_document(
     text: &[u8],
     dialect: Dialect,
     limits: Limits,
-    annotation_text: bool,
+    resource: Option<&mut Vec<String>>,
 ) -> Result<Option<Value>, Error> {
+    let annotation_text = resource.is_some();
     if text.is_empty() {
         return Ok(None);
     }
@@ -282,6 +300,7 @@ fn read_first_document(
         alias_nodes: 0,
         root: None,
         annotation_text,
+        empty_nulls: resource,
     };
     loop {
         let (ev, span) = match parser.next_event() {
@@ -314,7 +333,15 @@ fn read_first_document(
             }
             Event::Scalar(value, style, anchor, tag) => {
                 let tag = tag.map(|t| format!("{}{}", t.handle(), t.suffix()));
-                b.scalar(value.into_owned(), tag, style, anchor, mark)?;
+                // granit-parser reports a missing value (`key:`) as a plain `~` with an empty
+                // span; go-yaml's node has the empty text, which kustomize sometimes sees.
+                let empty = span.start.index() == span.end.index() && style == ScalarStyle::Plain;
+                let text = if empty {
+                    String::new()
+                } else {
+                    value.into_owned()
+                };
+                b.scalar(text, tag, style, anchor, mark)?;
             }
             Event::SequenceStart(_, anchor, _) => {
                 b.push(
@@ -403,7 +430,7 @@ fn count_nodes(v: &Value) -> usize {
 
 const TAG_PREFIX: &str = "tag:yaml.org,2002:";
 
-impl Builder {
+impl Builder<'_> {
     fn push(&mut self, frame: Frame, mark: Marker) -> Result<(), Error> {
         if let Some(Frame::Map { key: None, .. }) = self.stack.last() {
             return Err(mark_error(
@@ -467,9 +494,36 @@ impl Builder {
         if self.annotation_text && self.in_annotations() {
             return self.add(Value::String(text), anchor, None, mark);
         }
+        if text.is_empty() && plain && tag.is_none() {
+            self.record_empty_null();
+        }
         let v = scalar_value(&text, tag.as_deref(), plain, self.dialect)
             .map_err(|m| mark_error(m, mark))?;
         self.add(v, anchor, Some(&text), mark)
+    }
+
+    /// Records the pointer of an empty map entry when every enclosing collection is a map.
+    fn record_empty_null(&mut self) {
+        let Some(list) = self.empty_nulls.as_deref_mut() else {
+            return;
+        };
+        let mut pointer = String::new();
+        for f in &self.stack {
+            match f {
+                Frame::Map {
+                    key: Some(k),
+                    merge_key: false,
+                    ..
+                } => {
+                    pointer.push('/');
+                    pointer.push_str(&k.replace('~', "~0").replace('/', "~1"));
+                }
+                _ => return,
+            }
+        }
+        if !pointer.is_empty() {
+            list.push(pointer);
+        }
     }
 
     /// Is the next value a `metadata.annotations` entry of the document?
@@ -689,5 +743,21 @@ mod tests {
         assert_eq!(docs[0]["c"], "1");
         assert_eq!(docs[0]["d"], 12);
         assert_eq!(docs[0]["e"], "hello");
+    }
+}
+#[cfg(test)]
+mod empty_null_tests {
+    use super::*;
+    #[test]
+    fn records_empty_map_entries() {
+        let docs = read_resource_stream(
+            b"spec:\n  a:\n  b: null\n  l:\n  - x:\n  n:\n    e:\n",
+            Limits::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            docs[0].empty_nulls,
+            vec!["/spec/a".to_string(), "/spec/n/e".to_string()]
+        );
     }
 }
