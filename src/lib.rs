@@ -26,6 +26,7 @@ pub mod fieldspec;
 pub mod fs;
 pub mod generate;
 pub mod kustomization;
+pub mod par;
 pub mod patch;
 pub mod plugins;
 pub mod policy;

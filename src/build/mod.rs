@@ -1009,10 +1009,17 @@ impl<'c> Target<'c> {
     }
 
     fn accumulate_resources(&self, acc: &mut Accumulator, paths: &[String]) -> Result<(), Error> {
-        for path in paths {
-            match self.ldr.load(path) {
-                Ok((file, bytes)) => {
-                    let rs = resources_from_bytes(&bytes, &file)?;
+        // Files are read and parsed on all cores first; entries that are not files (bases)
+        // are then built in order.
+        let ldr = &self.ldr;
+        let reads = crate::par::map(paths, paths.len() > 1, |path| {
+            ldr.load(path)
+                .map(|(file, bytes)| resources_from_bytes(&bytes, &file))
+        });
+        for (path, read) in paths.iter().zip(reads) {
+            match read {
+                Ok(parsed) => {
+                    let rs = parsed?;
                     let origin = self.origin_of_file(path);
                     for mut r in rs {
                         if origin.is_some() {

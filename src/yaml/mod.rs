@@ -67,15 +67,29 @@ impl std::fmt::Display for Error {
 impl std::error::Error for Error {}
 
 /// Renders a list of resources as kustomize prints a build: documents joined by `---`.
+/// Large streams are printed on all cores, in chunks, and joined in order.
 pub fn emit_stream<'a>(
     values: impl IntoIterator<Item = &'a serde_json::Value>,
 ) -> Result<Vec<u8>, Error> {
+    let values: Vec<&serde_json::Value> = values.into_iter().collect();
+    let chunk = values.len().div_ceil(crate::par::threads()).max(1);
+    let chunks: Vec<&[&serde_json::Value]> = values.chunks(chunk).collect();
+    let parts = crate::par::map(&chunks, values.len() >= 64, |docs| {
+        let mut out = Vec::new();
+        for (i, v) in docs.iter().enumerate() {
+            if i > 0 {
+                out.extend_from_slice(b"---\n");
+            }
+            emit_document(v, &mut out)?;
+        }
+        Ok::<_, Error>(out)
+    });
     let mut out = Vec::new();
-    for (i, v) in values.into_iter().enumerate() {
+    for (i, part) in parts.into_iter().enumerate() {
         if i > 0 {
             out.extend_from_slice(b"---\n");
         }
-        emit_document(v, &mut out)?;
+        out.extend_from_slice(&part?);
     }
     Ok(out)
 }
