@@ -1,0 +1,388 @@
+//! The configuration phase of a kustomization's transformers and generators: reading patch
+//! bodies, plugin configurations (`transformers:`, `generators:`) and their files. kustomize
+//! configures every transformer before running any, so load errors come first.
+
+use super::*;
+
+/// The patch transformers' configurations, loaded before any transformer runs.
+pub(super) struct LoadedPatches {
+    pub(super) sm_docs: Vec<Value>,
+    pub(super) patches: Vec<Patch>,
+    pub(super) json6902: Vec<(json_patch::Patch, Selector)>,
+    /// `transformers:` plugins (with their configuration resource), run after the
+    /// built-in ones.
+    pub(super) plugins: Vec<(plugins::TransformerPlugin, Resource)>,
+}
+
+/// A selector that matches nothing (only used where a target is required and checked).
+pub(super) fn unreachable_selector() -> Selector {
+    Selector::new(&kustomization::Selector {
+        name: "a^".into(),
+        ..Default::default()
+    })
+    .unwrap_or_else(|_| unreachable!("constant pattern compiles"))
+}
+
+impl Target<'_> {
+    /// Reads a patch body: inline text (trimmed, as kustomize does) or a file.
+    pub(super) fn patch_text(&self, inline: &str, path: &str) -> Result<(String, String), Error> {
+        match (inline.trim().is_empty(), path.is_empty()) {
+            (true, true) => Err(self.err("must specify one of patch and path")),
+            (false, false) => Err(self.err("patch and path can't be set at the same time")),
+            (false, true) => {
+                let text = inline.trim().to_string();
+                let source = format!("[patch: {text:?}]");
+                Ok((text, source))
+            }
+            (true, false) => {
+                let (_, bytes) = self.ldr.load(path).map_err(|e| Error::Load {
+                    context: format!(
+                        "{}: failed to get the patch file from path({path})",
+                        self.file.display()
+                    ),
+                    source: e,
+                })?;
+                let text = String::from_utf8(bytes)
+                    .map_err(|_| self.err(format!("patch file {path} is not UTF-8")))?;
+                Ok((text, format!("[path: {path:?}]")))
+            }
+        }
+    }
+
+    /// Parses a patch body as strategic-merge documents or JSON 6902 (exactly one must work).
+    pub(super) fn parse_patch(&self, text: &str, source: &str) -> Result<PatchBody, Error> {
+        let sm = resources_from_bytes(text.as_bytes(), &self.file);
+        let json = transform::patches::parse_json_patch(text);
+        match (sm, json) {
+            (Ok(_), Ok(_)) => Err(self.err(format!(
+                "illegally qualifies as both an SM and JSON patch: {source}"
+            ))),
+            (Ok(rs), Err(_)) => Ok(PatchBody::Strategic(
+                rs.into_iter().map(Resource::into_obj).collect(),
+            )),
+            (Err(_), Ok(ops)) => Ok(PatchBody::Json(ops)),
+            (Err(e), Err(_)) => Err(self.err(format!(
+                "unable to parse SM or JSON patch from {source}: {e}"
+            ))),
+        }
+    }
+
+    pub(super) fn selector(
+        &self,
+        sel: &Option<kustomization::Selector>,
+    ) -> Result<Option<Selector>, Error> {
+        sel.as_ref()
+            .map(|s| Selector::new(s).map_err(|e| self.err(e)))
+            .transpose()
+    }
+
+    /// Loads every patch transformer's configuration, as kustomize configures all
+    /// transformers before running any.
+    pub(super) fn load_patches(&self) -> Result<LoadedPatches, Error> {
+        let k = &self.k;
+        let mut sm_docs = Vec::new();
+        for entry in k.patches_strategic_merge.iter().flatten() {
+            sm_docs.extend(self.strategic_merge_entry(entry)?);
+        }
+        let mut patches = Vec::new();
+        for p in k.patches.iter().flatten() {
+            let (text, source) = self.patch_text(&p.patch, &p.path)?;
+            let body = self.parse_patch(&text, &source)?;
+            let opts = p.options.clone().unwrap_or_default();
+            let options = crate::patch::smp::ApplyOptions {
+                allow_name_change: opts.get("allowNameChange").copied().unwrap_or(false),
+                allow_kind_change: opts.get("allowKindChange").copied().unwrap_or(false),
+            };
+            patches.push(Patch {
+                body,
+                target: self.selector(&p.target)?,
+                options,
+                source,
+                store_previous_id: true,
+            });
+        }
+        let mut json6902 = Vec::new();
+        for p in k.patches_json6902.iter().flatten() {
+            let target = p
+                .target
+                .as_ref()
+                .ok_or_else(|| self.err("must specify a target for patchesJson6902"))?;
+            if target.name.is_empty() {
+                return Err(self.err("must specify the target name"));
+            }
+            let (text, source) = match (p.patch.is_empty(), p.path.is_empty()) {
+                (true, true) => return Err(self.err("empty file path and empty jsonOp")),
+                (false, false) => {
+                    return Err(self.err("must specify a file path or jsonOp, not both"))
+                }
+                _ => self.patch_text(&p.patch, &p.path)?,
+            };
+            let ops = transform::patches::parse_json_patch(&text)
+                .map_err(|e| self.err(format!("decoding {source}: {e}")))?;
+            if ops.0.is_empty() {
+                return Err(self.err(format!("patch appears to be empty; {source}")));
+            }
+            json6902.push((
+                ops,
+                self.selector(&p.target)?
+                    .unwrap_or_else(unreachable_selector),
+            ));
+        }
+        let mut plugins = Vec::new();
+        for cfg in self.plugin_configs(k.transformers.as_deref().unwrap_or(&[]))? {
+            let p = plugins::transformer(cfg.obj()).map_err(|e| self.err(e.to_string()))?;
+            plugins.push((p, cfg));
+        }
+        Ok(LoadedPatches {
+            sm_docs,
+            patches,
+            json6902,
+            plugins,
+        })
+    }
+
+    /// The configurations listed in `transformers:` or `generators:`: inline YAML entries
+    /// first, then files and kustomization directories (whose built output is the list of
+    /// configurations), as kustomize orders them.
+    pub(super) fn plugin_configs(&self, entries: &[String]) -> Result<Vec<Resource>, Error> {
+        let mut out = Vec::new();
+        let mut paths = Vec::new();
+        for e in entries {
+            match resources_from_bytes(e.as_bytes(), &self.file) {
+                Ok(rs) => out.extend(rs.into_iter().map(|mut r| {
+                    r.origin = self.origin_of_file(&self.kust_file_name());
+                    r
+                })),
+                Err(_) => paths.push(e.clone()),
+            }
+        }
+        if !paths.is_empty() {
+            let mut acc = Accumulator::default();
+            self.accumulate_resources(&mut acc, &paths)?;
+            out.extend(acc.resmap.into_resources());
+        }
+        Ok(out)
+    }
+
+    /// Runs one `transformers:` plugin with the code of the matching kustomization field.
+    pub(super) fn run_transformer_plugin(
+        &self,
+        m: &mut ResMap,
+        p: &plugins::TransformerPlugin,
+        schema: &Schema,
+    ) -> Result<(), Error> {
+        use crate::transform::prefix_suffix::Affix;
+        use plugins::TransformerPlugin as T;
+        match p {
+            T::Annotations { annotations, specs } => {
+                transform::annotations::apply(m, annotations, specs)
+            }
+            T::Labels { labels, specs } => transform::labels::apply(m, labels, specs),
+            T::Namespace {
+                namespace,
+                specs,
+                unset_only,
+                subjects,
+            } => {
+                let subjects =
+                    transform::namespace::SubjectMode::parse(subjects).ok_or_else(|| {
+                        self.err(format!(
+                            "invalid value {subjects:?} for setRoleBindingSubjects"
+                        ))
+                    })?;
+                transform::namespace::Namespace {
+                    namespace,
+                    field_specs: specs,
+                    unset_only: *unset_only,
+                    subjects,
+                }
+                .apply(m)
+            }
+            T::Prefix { prefix, specs } => {
+                transform::prefix_suffix::apply(m, Affix::Prefix, prefix, specs)
+            }
+            T::Suffix { suffix, specs } => {
+                transform::prefix_suffix::apply(m, Affix::Suffix, suffix, specs)
+            }
+            T::PrefixSuffix {
+                prefix,
+                suffix,
+                specs,
+            } => transform::prefix_suffix::apply(m, Affix::Prefix, prefix, specs)
+                .and_then(|_| transform::prefix_suffix::apply(m, Affix::Suffix, suffix, specs)),
+            T::ImageTag { image, specs } => transform::images::apply(m, image, specs),
+            T::ReplicaCount { replica, specs } => transform::replicas::apply(m, replica, specs),
+            T::Patch {
+                path,
+                patch,
+                target,
+                options,
+            } => {
+                let (text, source) = self.patch_text(patch, path)?;
+                let body = self.parse_patch(&text, &source)?;
+                let flag = |k: &str| options.get(k).is_some_and(|v| v == "true");
+                let options = crate::patch::smp::ApplyOptions {
+                    allow_name_change: flag("allowNameChange"),
+                    allow_kind_change: flag("allowKindChange"),
+                };
+                let p = Patch {
+                    body,
+                    target: self.selector(target)?,
+                    options,
+                    source,
+                    store_previous_id: true,
+                };
+                transform::patches::apply(m, &p, schema)
+            }
+            T::PatchJson6902 {
+                path,
+                json_op,
+                target,
+            } => {
+                let sel = self
+                    .selector(target)?
+                    .ok_or_else(|| self.err("must specify a target for JSON patch"))?;
+                let (text, source) = self.patch_text(json_op, path)?;
+                let ops = transform::patches::parse_json_patch(&text)
+                    .map_err(|e| self.err(format!("decoding {source}: {e}")))?;
+                transform::patches::apply_json(m, &ops, &sel, false, "PatchJson6902Transformer")
+            }
+            T::PatchStrategicMerge { paths, patches } => {
+                let mut docs = Vec::new();
+                for entry in paths {
+                    docs.extend(self.strategic_merge_entry(entry)?);
+                }
+                if !patches.is_empty() {
+                    let rs = resources_from_bytes(patches.as_bytes(), &self.file)?;
+                    docs.extend(rs.into_iter().map(Resource::into_obj));
+                }
+                transform::patches::apply_strategic_merge(
+                    m,
+                    &docs,
+                    "PatchStrategicMergeTransformer",
+                    schema,
+                )
+            }
+            T::Hash => {
+                hash_generated_names(m);
+                Ok(())
+            }
+            T::Replacement { replacements } => {
+                let fields: Vec<kustomization::ReplacementField> = replacements
+                    .iter()
+                    .map(|v| serde_json::from_value(v.clone()))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| self.err(format!("ReplacementTransformer: {e}")))?;
+                let loaded = transform::replacements::load(&fields, &self.ldr, &self.file)?;
+                transform::replacements::apply(m, &loaded)
+            }
+            T::ValueAdd {
+                value,
+                targets,
+                target_file_path,
+            } => {
+                let value = if value.is_empty() {
+                    self.ldr
+                        .root()
+                        .file_name()
+                        .map(|f| f.to_string_lossy().to_string())
+                        .unwrap_or_default()
+                } else {
+                    value.clone()
+                };
+                let targets = self.value_add_targets(targets, target_file_path)?;
+                transform::valueadd::apply(m, &value, &targets)
+            }
+        }
+        .map_err(|e| self.terr(e))
+    }
+
+    /// The ValueAddTransformer's targets, plus those of its `targetFilePath`.
+    pub(super) fn value_add_targets(
+        &self,
+        targets: &[plugins::ValueAddTarget],
+        target_file_path: &str,
+    ) -> Result<Vec<transform::valueadd::Target>, Error> {
+        let mut all = targets.to_vec();
+        if !target_file_path.is_empty() {
+            let (p, bytes) = self.ldr.load(target_file_path).map_err(|e| Error::Load {
+                context: format!(
+                    "{}: ValueAddTransformer targetFilePath",
+                    self.file.display()
+                ),
+                source: e,
+            })?;
+            #[derive(serde::Deserialize, Default)]
+            struct Targets {
+                #[serde(default)]
+                targets: Vec<plugins::ValueAddTarget>,
+            }
+            let v = yaml::read_document(&bytes, yaml::Dialect::V2, yaml::Limits::default())
+                .map_err(|e| Error::Yaml {
+                    file: p.clone(),
+                    source: e,
+                })?
+                .unwrap_or(Value::Null);
+            let t: Targets = if v.is_null() {
+                Targets::default()
+            } else {
+                serde_json::from_value(v).map_err(|e| Error::build(p.display(), e.to_string()))?
+            };
+            all.extend(t.targets);
+        }
+        if all.is_empty() {
+            return Err(self.err("ValueAddTransformer: must specify at least one target"));
+        }
+        let mut out = Vec::new();
+        for t in &all {
+            if t.field_path.is_empty() {
+                return Err(self.err("ValueAddTransformer: fieldPath cannot be empty"));
+            }
+            if t.file_path_position < 0 {
+                return Err(self.err("ValueAddTransformer: filePathPosition cannot be negative"));
+            }
+            out.push(transform::valueadd::Target {
+                selector: self.selector(&t.selector)?,
+                field_path: t.field_path.clone(),
+                file_path_position: t.file_path_position,
+            });
+        }
+        Ok(out)
+    }
+
+    /// One `patchesStrategicMerge` entry: inline YAML when it parses as resources, else a
+    /// file path.
+    pub(super) fn strategic_merge_entry(&self, entry: &str) -> Result<Vec<Value>, Error> {
+        let docs = match resources_from_bytes(entry.as_bytes(), &self.file) {
+            Ok(rs) if !rs.is_empty() => rs,
+            _ => {
+                let (file, bytes) = self.ldr.load(entry).map_err(|e| Error::Load {
+                    context: format!("{}: patchesStrategicMerge", self.file.display()),
+                    source: e,
+                })?;
+                resources_from_bytes(&bytes, &file)?
+            }
+        };
+        Ok(docs.into_iter().map(Resource::into_obj).collect())
+    }
+
+    pub(super) fn run_generator_plugin(
+        &self,
+        p: &plugins::GeneratorPlugin,
+        source: &Source,
+    ) -> Result<Vec<Resource>, Error> {
+        let gen = |kind, args: &kustomization::GeneratorArgs| {
+            generate::generate(kind, args, args.options.as_ref(), &self.ldr, source.clone())
+                .map(|r| vec![r])
+                .map_err(|e| self.err(format!("generator '{}': {e}", args.name)))
+        };
+        match p {
+            plugins::GeneratorPlugin::ConfigMap(a) => gen(generate::Kind::ConfigMap, a),
+            plugins::GeneratorPlugin::Secret(a) => gen(generate::Kind::Secret, a),
+            plugins::GeneratorPlugin::IamPolicy(a) => {
+                let v = plugins::iam_policy_resource(a).map_err(|e| self.err(e))?;
+                Ok(vec![Resource::new(v, source.clone())])
+            }
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! Reading resource files: documents split as kustomize splits them, each checked for `kind`
+//! and `metadata.name`, `*List` kinds with `items` expanded.
+
+use super::*;
+
+/// Reads the resources in one file: documents split as kustomize splits them, each checked
+/// for `kind` and `metadata.name`, `*List` kinds with `items` expanded.
+pub fn resources_from_bytes(bytes: &[u8], file: &Path) -> Result<Vec<Resource>, Error> {
+    let docs = yaml::reader::read_resource_stream(bytes, yaml::Limits::default()).map_err(|e| {
+        Error::Yaml {
+            file: file.to_path_buf(),
+            source: e,
+        }
+    })?;
+    let name: Arc<str> = Arc::from(file.display().to_string());
+    let mut out = Vec::new();
+    let mut queue: std::collections::VecDeque<(Value, usize, Vec<String>)> = docs
+        .into_iter()
+        .map(|d| (d.value, d.line, d.empty_nulls))
+        .collect();
+    while let Some((v, line, empty_nulls)) = queue.pop_front() {
+        if is_nil_or_empty(&v) {
+            continue;
+        }
+        let at = || format!("{}:{}", name, line);
+        let Value::Object(map) = &v else {
+            return Err(Error::build(
+                at(),
+                "expected a Kubernetes object (a YAML mapping), found another kind of document",
+            ));
+        };
+        let kind = map
+            .get("kind")
+            .and_then(transform::scalar_text)
+            .unwrap_or_default();
+        if kind.is_empty() {
+            return Err(Error::build(at(), "missing kind in object"));
+        }
+        if kind.ends_with("List") {
+            if let Some(items) = map.get("items") {
+                match items {
+                    Value::Null => continue,
+                    Value::Array(list) => {
+                        for item in list {
+                            queue.push_back((item.clone(), line, Vec::new()));
+                        }
+                        continue;
+                    }
+                    _ => {
+                        return Err(Error::build(
+                            at(),
+                            format!("expected array in {kind}/items"),
+                        ))
+                    }
+                }
+            }
+        } else {
+            let name_ok = v
+                .pointer("/metadata/name")
+                .and_then(transform::scalar_text)
+                .is_some_and(|n| !n.is_empty());
+            if !name_ok {
+                return Err(Error::build(
+                    at(),
+                    format!("missing metadata.name in object of kind {kind}"),
+                ));
+            }
+        }
+        let mut r = Resource::new(
+            v,
+            Source {
+                file: name.clone(),
+                line,
+            },
+        );
+        r.empty_nulls = empty_nulls;
+        out.push(r);
+    }
+    Ok(out)
+}
+
+/// kyaml's `IsNilOrEmpty`: null, `{}`, `[]`.
+pub(super) fn is_nil_or_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Object(m) => m.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}

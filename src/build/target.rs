@@ -1,0 +1,493 @@
+//! One kustomization directory in a build: loading its file, accumulating its resources,
+//! bases and components, running its generators and transformers in kustomize's order.
+
+use super::*;
+
+/// Resources, field-spec configuration and vars collected from a kustomization and its
+/// bases.
+#[derive(Debug, Default)]
+pub struct Accumulator {
+    pub resmap: ResMap,
+    pub config: TransformerConfig,
+    pub vars: Vec<Var>,
+}
+
+impl Accumulator {
+    pub(super) fn merge(&mut self, other: Accumulator, file: &Path) -> Result<(), Error> {
+        self.resmap
+            .append_all(other.resmap)
+            .map_err(|e| Error::build(file.display(), e.to_string()))?;
+        self.config
+            .merge(&other.config)
+            .map_err(|e| Error::build(file.display(), e))?;
+        for v in other.vars {
+            if self.vars.iter().any(|x| x.name == v.name) {
+                return Err(Error::build(
+                    file.display(),
+                    format!("var '{}' already encountered", v.name),
+                ));
+            }
+            self.vars.push(v);
+        }
+        Ok(())
+    }
+}
+
+/// One kustomization directory.
+pub struct Target<'c> {
+    pub ctx: &'c BuildCtx,
+    /// This kustomization's directory relative to the build root, when origins are
+    /// tracked (the top-level kustomization sets `buildMetadata`).
+    pub origin: Option<String>,
+    pub ldr: Loader,
+    pub k: Kustomization,
+    /// The kustomization file.
+    pub file: PathBuf,
+}
+
+impl<'c> Target<'c> {
+    /// Finds, reads and validates the kustomization file in the loader's root.
+    pub fn load(ldr: Loader, ctx: &'c BuildCtx) -> Result<Target<'c>, Error> {
+        let mut found = Vec::new();
+        for name in kustomization::FILE_NAMES {
+            let p = ldr.root().join(name);
+            if ldr.fs().is_file(&p) {
+                found.push(p);
+            }
+        }
+        let file = match found.len() {
+            0 => {
+                return Err(Error::build(
+                    ldr.root().display(),
+                    format!(
+                        "unable to find one of {} in directory '{}'",
+                        kustomization::FILE_NAMES
+                            .map(|n| format!("'{n}'"))
+                            .join(", "),
+                        ldr.root().display()
+                    ),
+                ))
+            }
+            1 => found.remove(0),
+            _ => {
+                return Err(Error::build(
+                    ldr.root().display(),
+                    format!(
+                        "Found multiple kustomization files under: {}",
+                        ldr.root().display()
+                    ),
+                ))
+            }
+        };
+        let bytes = ldr.fs().read(&file).map_err(|e| Error::Load {
+            context: "reading kustomization".into(),
+            source: LoadError::Io {
+                path: file.clone(),
+                source: e,
+            },
+        })?;
+        let mut k = Kustomization::parse(&bytes).map_err(|e| match e {
+            kustomization::KustomizationError::Yaml(y) => Error::Yaml {
+                file: file.clone(),
+                source: y,
+            },
+            other => Error::Kustomization {
+                file: file.clone(),
+                source: other,
+            },
+        })?;
+        k.fix_legacy().map_err(|e| Error::Kustomization {
+            file: file.clone(),
+            source: e,
+        })?;
+        let t = Target {
+            ctx,
+            origin: None,
+            ldr,
+            k,
+            file,
+        };
+        ctx.set_schema(&t)?;
+        Ok(t)
+    }
+
+    pub(super) fn err(&self, message: impl Into<String>) -> Error {
+        Error::build(self.file.display(), message)
+    }
+
+    pub(super) fn terr(&self, e: transform::TransformError) -> Error {
+        Error::Transform {
+            file: self.file.clone(),
+            source: Box::new(e),
+        }
+    }
+
+    /// kustomize's `accumulateTarget`: everything but the top-level-only steps.
+    pub fn accumulate(&self, mut acc: Accumulator) -> Result<Accumulator, Error> {
+        let resources = self.k.resources.clone().unwrap_or_default();
+        self.accumulate_resources(&mut acc, &resources)?;
+        // kustomize's MakeTransformerConfig: the configuration files merged together, then
+        // into the defaults; the result is merged into the accumulator's config.
+        let mut tc = TransformerConfig::defaults().clone();
+        if let Some(paths) = self.k.configurations.as_ref().filter(|p| !p.is_empty()) {
+            let mut files = TransformerConfig::default();
+            for path in paths {
+                let (p, bytes) = self.ldr.load(path).map_err(|e| Error::Load {
+                    context: format!("{}: configurations", self.file.display()),
+                    source: e,
+                })?;
+                let v = yaml::read_document(&bytes, yaml::Dialect::V2, yaml::Limits::default())
+                    .map_err(|e| Error::Yaml {
+                        file: p.clone(),
+                        source: e,
+                    })?
+                    .unwrap_or(Value::Null);
+                let c =
+                    TransformerConfig::from_value(v).map_err(|e| Error::build(p.display(), e))?;
+                files.merge(&c).map_err(|e| Error::build(p.display(), e))?;
+            }
+            tc.merge(&files).map_err(|e| self.err(e))?;
+        }
+        acc.config.merge(&tc).map_err(|e| self.err(e))?;
+        let mut crds = TransformerConfig::default();
+        for path in self.k.crds.iter().flatten() {
+            let (p, bytes) = self.ldr.load(path).map_err(|e| Error::Load {
+                context: format!("{}: crds", self.file.display()),
+                source: e,
+            })?;
+            let doc = if bytes.first() == Some(&b'{') {
+                serde_json::from_slice(&bytes)
+                    .map_err(|e| Error::build(p.display(), e.to_string()))?
+            } else {
+                yaml::read_document(&bytes, yaml::Dialect::V2, yaml::Limits::default())
+                    .map_err(|e| Error::Yaml {
+                        file: p.clone(),
+                        source: e,
+                    })?
+                    .unwrap_or(Value::Null)
+            };
+            let c = crate::fieldspec::crds::config_from_crds(&doc).map_err(|e| {
+                Error::build(
+                    p.display(),
+                    format!("unable to parse open API definition: {e}"),
+                )
+            })?;
+            crds.merge(&c).map_err(|e| Error::build(p.display(), e))?;
+        }
+        acc.config.merge(&crds).map_err(|e| self.err(e))?;
+        self.unsupported_checks()?;
+        self.run_generators(&mut acc)?;
+        // Components run after this kustomization's resources and generators, before its
+        // transformers (kustomize PR #5170).
+        for path in self.k.components.iter().flatten() {
+            acc = self.accumulate_component(acc, path)?;
+        }
+        self.run_transformers(&mut acc)?;
+        if let Some(vars) = &self.k.vars {
+            transform::vars::merge(&mut acc.resmap, &mut acc.vars, vars)
+                .map_err(|e| self.err(format!("merging vars: {e}")))?;
+        }
+        Ok(acc)
+    }
+
+    /// Features this build does not implement yet fail loudly rather than render wrongly.
+    pub(super) fn unsupported_checks(&self) -> Result<(), Error> {
+        let k = &self.k;
+        let mut missing = Vec::new();
+        if k.validators.as_ref().is_some_and(|v| !v.is_empty()) {
+            missing.push("validators");
+        }
+        if k.helm_charts.as_ref().is_some_and(|v| !v.is_empty())
+            || k.helm_chart_inflation_generator
+                .as_ref()
+                .is_some_and(|v| !v.is_empty())
+        {
+            missing.push("helmCharts");
+        }
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(self.err(format!("not supported yet: {}", missing.join(", "))))
+        }
+    }
+
+    pub(super) fn run_generators(&self, acc: &mut Accumulator) -> Result<(), Error> {
+        let k = &self.k;
+        let global = k.generator_options.as_ref();
+        let source = Source {
+            file: Arc::from(self.file.display().to_string()),
+            line: 0,
+        };
+        let kinds = [
+            (generate::Kind::ConfigMap, &k.config_map_generator),
+            (generate::Kind::Secret, &k.secret_generator),
+        ];
+        for (kind, list) in kinds {
+            for args in list.iter().flatten() {
+                let options = generate::merge_options(args.options.as_ref(), global);
+                let mut r =
+                    generate::generate(kind, args, options.as_ref(), &self.ldr, source.clone())
+                        .map_err(|e| {
+                            self.err(format!(
+                                "{}Generator '{}': {e}",
+                                kind.name().to_lowercase(),
+                                args.name
+                            ))
+                        })?;
+                r.origin = self.builtin_origin(&format!("{}Generator", kind.name()));
+                acc.resmap
+                    .absorb(r)
+                    .map_err(|e| self.err(format!("merging from generator: {e}")))?;
+            }
+        }
+        for cfg in self.plugin_configs(k.generators.as_deref().unwrap_or(&[]))? {
+            let plugin = plugins::generator(cfg.obj()).map_err(|e| self.err(e.to_string()))?;
+            let origin = plugin_origin(&cfg);
+            for mut r in self.run_generator_plugin(&plugin, &source)? {
+                if r.origin.is_none() {
+                    r.origin = origin.clone();
+                }
+                acc.resmap
+                    .absorb(r)
+                    .map_err(|e| self.err(format!("merging from generator: {e}")))?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn kust_file_name(&self) -> String {
+        self.file
+            .file_name()
+            .map(|f| f.to_string_lossy().to_string())
+            .unwrap_or_default()
+    }
+
+    /// The origin of resources read from `path` (relative to this kustomization).
+    pub(super) fn origin_of_file(&self, path: &str) -> Option<Origin> {
+        let base = self.origin.as_ref()?;
+        Some(Origin {
+            path: origin_join(base, path),
+            ..Default::default()
+        })
+    }
+
+    /// kustomize's `accumulateDirectory` for a component: the component's directives work on
+    /// the including kustomization's accumulator.
+    pub(super) fn accumulate_component(
+        &self,
+        acc: Accumulator,
+        path: &str,
+    ) -> Result<Accumulator, Error> {
+        let child = self.ldr.child(path).map_err(|e| Error::Load {
+            context: format!("{}: component '{path}'", self.file.display()),
+            source: e,
+        })?;
+        let mut sub = Target::load(child, self.ctx)?;
+        sub.origin = self.origin.as_ref().map(|o| origin_join(o, path));
+        if !sub.k.is_component() {
+            return Err(self.err(format!(
+                "expected kind 'Component' for path '{}' but got '{}'",
+                sub.ldr.root().display(),
+                sub.k.kind.as_deref().unwrap_or("")
+            )));
+        }
+        sub.accumulate(acc)
+    }
+
+    pub(super) fn accumulate_resources(
+        &self,
+        acc: &mut Accumulator,
+        paths: &[String],
+    ) -> Result<(), Error> {
+        // Files are read and parsed on all cores first; entries that are not files (bases)
+        // are then built in order.
+        let ldr = &self.ldr;
+        let reads = crate::par::map(paths, paths.len() > 1, |path| {
+            ldr.load(path)
+                .map(|(file, bytes)| resources_from_bytes(&bytes, &file))
+        });
+        for (path, read) in paths.iter().zip(reads) {
+            match read {
+                Ok(parsed) => {
+                    let rs = parsed?;
+                    let origin = self.origin_of_file(path);
+                    for mut r in rs {
+                        if origin.is_some() {
+                            r.origin = origin.clone();
+                        }
+                        acc.resmap.append(r).map_err(|e| {
+                            self.err(format!("merging resources from '{path}': {e}"))
+                        })?;
+                    }
+                }
+                Err(file_err) => {
+                    let child = match self.ldr.child(path) {
+                        Ok(c) => c,
+                        Err(dir_err) => {
+                            return Err(self.err(format!(
+                                "resource '{path}' is neither a readable file ({file_err}) nor a kustomization directory ({dir_err})"
+                            )))
+                        }
+                    };
+                    let mut sub = Target::load(child, self.ctx)?;
+                    sub.origin = self.origin.as_ref().map(|o| origin_join(o, path));
+                    if sub.k.is_component() {
+                        return Err(self.err(format!(
+                            "expected kind != 'Component' for path '{}'",
+                            sub.ldr.root().display()
+                        )));
+                    }
+                    let sub_acc = sub.accumulate(Accumulator::default())?;
+                    acc.merge(sub_acc, &self.file)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn run_transformers(&self, acc: &mut Accumulator) -> Result<(), Error> {
+        let k = &self.k;
+        let loaded = self.load_patches()?;
+        let replacements = transform::replacements::load(
+            k.replacements.as_deref().unwrap_or_default(),
+            &self.ldr,
+            &self.file,
+        )?;
+        let schema = self.ctx.schema();
+        let tc = &acc.config;
+        let m = &mut acc.resmap;
+        // After each configured built-in transformer, kustomize records it on every
+        // resource (when buildMetadata asks for origins or transformations).
+        let record =
+            |m: &mut ResMap, kind: &str| self.record_transformation(m, self.builtin_origin(kind));
+        if !loaded.sm_docs.is_empty() {
+            transform::patches::apply_strategic_merge(
+                m,
+                &loaded.sm_docs,
+                "patchesStrategicMerge",
+                &schema,
+            )
+            .map_err(|e| self.terr(e))?;
+            record(m, "PatchStrategicMergeTransformer");
+        }
+        for p in &loaded.patches {
+            transform::patches::apply(m, p, &schema).map_err(|e| self.terr(e))?;
+            record(m, "PatchTransformer");
+        }
+        if let Some(ns) = k.namespace.as_deref().filter(|s| !s.is_empty()) {
+            transform::namespace::Namespace {
+                namespace: ns,
+                field_specs: &tc.namespace,
+                unset_only: false,
+                subjects: Default::default(),
+            }
+            .apply(m)
+            .map_err(|e| self.terr(e))?;
+            record(m, "NamespaceTransformer");
+        }
+        if let Some(p) = k.name_prefix.as_deref().filter(|s| !s.is_empty()) {
+            transform::prefix_suffix::apply(
+                m,
+                transform::prefix_suffix::Affix::Prefix,
+                p,
+                &tc.name_prefix,
+            )
+            .map_err(|e| self.terr(e))?;
+            record(m, "PrefixTransformer");
+        }
+        if let Some(s) = k.name_suffix.as_deref().filter(|s| !s.is_empty()) {
+            transform::prefix_suffix::apply(
+                m,
+                transform::prefix_suffix::Affix::Suffix,
+                s,
+                &tc.name_suffix,
+            )
+            .map_err(|e| self.terr(e))?;
+            record(m, "SuffixTransformer");
+        }
+        let has_labels = k.labels.as_ref().is_some_and(|l| !l.is_empty());
+        let has_common = k.common_labels.as_ref().is_some_and(|l| !l.is_empty());
+        if has_labels || has_common {
+            for label in k.labels.iter().flatten() {
+                let mut fss: Vec<FieldSpec> = label.fields.iter().map(FieldSpec::from).collect();
+                let merge = |fss: &mut Vec<FieldSpec>, more: &[FieldSpec]| {
+                    crate::fieldspec::merge_all(fss, more).map_err(|e| self.err(e))
+                };
+                merge(&mut fss, &tc.labels)?;
+                if label.include_selectors {
+                    merge(&mut fss, &tc.common_labels)?;
+                } else {
+                    if label.include_templates {
+                        merge(&mut fss, &tc.template_labels)?;
+                    }
+                    merge(
+                        &mut fss,
+                        &[FieldSpec::new(Default::default(), "metadata/labels", true)],
+                    )?;
+                }
+                transform::labels::apply(m, &label.pairs, &fss).map_err(|e| self.terr(e))?;
+                record(m, "LabelTransformer");
+            }
+            // kustomize always adds one more LabelTransformer for commonLabels, even empty.
+            let empty = kustomization::StringMap::new();
+            let cl = k.common_labels.as_ref().unwrap_or(&empty);
+            transform::labels::apply(m, cl, &tc.common_labels).map_err(|e| self.terr(e))?;
+            record(m, "LabelTransformer");
+        }
+        if let Some(ca) = k.common_annotations.as_ref().filter(|a| !a.is_empty()) {
+            transform::annotations::apply(m, ca, &tc.common_annotations)
+                .map_err(|e| self.terr(e))?;
+            record(m, "AnnotationsTransformer");
+        }
+        for (ops, sel) in &loaded.json6902 {
+            transform::patches::apply_json(m, ops, sel, false, "PatchJson6902Transformer")
+                .map_err(|e| self.terr(e))?;
+            record(m, "PatchJson6902Transformer");
+        }
+        for r in k.replicas.iter().flatten() {
+            transform::replicas::apply(m, r, &tc.replicas).map_err(|e| self.terr(e))?;
+            record(m, "ReplicaCountTransformer");
+        }
+        for img in k.images.iter().flatten() {
+            transform::images::apply(m, img, &tc.images).map_err(|e| self.terr(e))?;
+            record(m, "ImageTagTransformer");
+        }
+        if !replacements.is_empty() {
+            transform::replacements::apply(m, &replacements).map_err(|e| self.terr(e))?;
+            record(m, "ReplacementTransformer");
+        }
+        for (p, config) in &loaded.plugins {
+            self.run_transformer_plugin(m, p, &schema)?;
+            self.record_transformation(m, plugin_origin(config));
+        }
+        Ok(())
+    }
+
+    /// The origin of a built-in transformer or generator configured by this kustomization.
+    pub(super) fn builtin_origin(&self, kind: &str) -> Option<Origin> {
+        let base = self.origin.as_ref()?;
+        Some(Origin {
+            configured_in: origin_join(base, &self.kust_file_name()),
+            configured_by: [
+                "builtin".into(),
+                kind.to_string(),
+                String::new(),
+                String::new(),
+            ],
+            ..Default::default()
+        })
+    }
+
+    /// kustomize's `AddTransformerAnnotation`: resources without an origin take the
+    /// transformer's; the others record it as a transformation.
+    pub(super) fn record_transformation(&self, m: &mut ResMap, origin: Option<Origin>) {
+        let Some(origin) = origin else { return };
+        for r in m.resources_mut() {
+            if r.origin.is_none() {
+                r.origin = Some(origin.clone());
+            } else {
+                r.transformations.push(origin.clone());
+            }
+        }
+    }
+}
