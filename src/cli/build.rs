@@ -15,6 +15,8 @@ Flags (as `kustomize build`):
       --load-restrictor VALUE   LoadRestrictionsRootOnly (default) | LoadRestrictionsNone
       --reorder VALUE           legacy (default) | none
       --enable-managedby-label  add app.kubernetes.io/managed-by
+  (--enable-helm, --enable-alpha-plugins and the other plugin flags are accepted; Helm
+   charts and exec/container plugins are not run)
 ";
 
 struct Args {
@@ -61,6 +63,15 @@ fn parse(args: &[String]) -> Result<Option<Args>, String> {
                 }
             }
             "--enable-managedby-label" => opts.add_managed_by_label = true,
+            // kustomize's plugin and Helm flags are accepted so that command lines written
+            // for kubectl work; builds that need Helm or exec/container plugins fail with a
+            // clear error instead.
+            "--enable-helm" | "--enable-alpha-plugins" | "--enable-exec" | "--network" | "--as-current-user"
+            | "--helm-debug" => {}
+            "--helm-command" | "--helm-api-versions" | "--helm-kube-version" | "-e" | "--env" | "--mount"
+            | "--network-name" => {
+                value(flag)?;
+            }
             f if f.starts_with('-') && f.len() > 1 => return Err(format!("unknown flag: {f}")),
             _ => {
                 if dir.is_some() {
