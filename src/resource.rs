@@ -606,6 +606,22 @@ impl ResMap {
         }
     }
 
+    /// kustomize's `Clear` then `appendAll`, which a targeted strategic merge runs after
+    /// patching (`resWrangler.ApplySmPatch`): the index is rebuilt and the first resource
+    /// whose current id is already taken is an error, so a rename that makes two ids equal
+    /// fails instead of leaving duplicates.
+    pub fn reappend_all(&mut self) -> Result<(), ResMapError> {
+        self.index.clear();
+        for (i, r) in self.items.iter().enumerate() {
+            let slot = self.index.entry(r.cur_id().key()).or_default();
+            if !slot.is_empty() {
+                return Err(ResMapError::Conflict(r.cur_id()));
+            }
+            slot.push(i);
+        }
+        Ok(())
+    }
+
     /// Positions of resources whose current id equals `id`.
     pub fn positions_by_current_id(&self, id: &ResId) -> &[usize] {
         self.index.get(&id.key()).map(Vec::as_slice).unwrap_or(&[])
@@ -730,6 +746,24 @@ mod tests {
         let mut m = ResMap::new();
         m.append(a).unwrap();
         assert!(m.append(b).is_err());
+    }
+
+    #[test]
+    fn reappend_all_fails_on_ids_made_equal_by_a_rename() {
+        let mut m = ResMap::new();
+        for name in ["a", "b"] {
+            m.append(res(
+                json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}}),
+            ))
+            .unwrap();
+        }
+        assert!(m.reappend_all().is_ok());
+        m.get_mut(1).unwrap().set_name("a");
+        let err = m.reappend_all().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "may not add resource with an already registered id: Service.v1.[noGrp]/a.[noNs]"
+        );
     }
 
     #[test]

@@ -150,6 +150,8 @@ pub fn apply(m: &mut ResMap, p: &Patch, schema: &Schema) -> Result<(), Transform
                     }
                 }
                 remove_positions(m, &deleted);
+                m.reappend_all()
+                    .map_err(|e| TransformError::config(NAME, e.to_string()))
             } else {
                 for doc in docs {
                     let i = find_by_id(m, doc, &p.source)?;
@@ -157,9 +159,11 @@ pub fn apply(m: &mut ResMap, p: &Patch, schema: &Schema) -> Result<(), Transform
                         remove_positions(m, &[i]);
                     }
                 }
+                // One resource patched by id is not re-appended: a rename may leave two
+                // resources with one id, as in kustomize.
+                m.reindex();
+                Ok(())
             }
-            m.reindex();
-            Ok(())
         }
         PatchBody::Json(ops) => {
             let Some(sel) = &p.target else {
