@@ -5,7 +5,8 @@
 //! name references can still find it by its original name), the name prefixes and suffixes
 //! applied, which resources refer to it, and generator options. kustomize keeps these as
 //! `internal.config.kubernetes.io/*` annotations on the object; here they are fields, so
-//! they can never leak into the output.
+//! they can never leak into the output. Where kustomize lets a patch see them, `bookkeeping`
+//! writes them into the object for the patch and reads them back.
 //!
 //! [`ResMap`] keeps insertion order (the output order before sorting) and an index from
 //! current id to position, so appends, conflict checks and lookups stay O(1) and a build
@@ -18,6 +19,9 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::schema;
+
+mod bookkeeping;
+pub use bookkeeping::{Keep, BUILD_ANNOTATIONS, ORIGIN, TRANSFORMATIONS};
 
 /// Group, version, kind.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]

@@ -10,7 +10,7 @@
 use serde_json::Value;
 
 use crate::patch::smp::{self, ApplyOptions, Outcome};
-use crate::resource::{Gvk, ResId, ResMap};
+use crate::resource::{Gvk, Keep, ResId, ResMap};
 use crate::schema::Schema;
 use crate::selector::Selector;
 
@@ -111,11 +111,16 @@ fn merge_at(
         r.store_previous_id();
     }
     r.drop_empty_nulls();
-    let res = if selected {
-        smp::apply_to_selected(r.obj_mut(), patch, schema, options)
-    } else {
-        smp::apply_to_resource(r.obj_mut(), patch, schema, options)
-    };
+    // The merge sees kustomize's bookkeeping annotations and may drop them.
+    let res = r
+        .with_bookkeeping(Keep::Nothing, |obj| {
+            if selected {
+                smp::apply_to_selected(obj, patch, schema, options)
+            } else {
+                smp::apply_to_resource(obj, patch, schema, options)
+            }
+        })
+        .map_err(|e| TransformError::on(NAME, r, e))?;
     match res {
         Ok(Outcome::Kept) => Ok(false),
         Ok(Outcome::Deleted) => Ok(true),
@@ -211,7 +216,13 @@ pub fn apply_json(
         if store_previous_id {
             r.store_previous_id();
         }
-        if let Err(e) = apply_json_ops(r.obj_mut(), ops) {
+        // The operations see kustomize's bookkeeping annotations; its JSON patch
+        // transformers put the internal ones back afterwards (PatchTransformer.go,
+        // PatchJson6902Transformer.go), not the origin.
+        let res = r
+            .with_bookkeeping(Keep::Internal, |obj| apply_json_ops(obj, ops))
+            .map_err(|e| TransformError::on(transformer, r, e))?;
+        if let Err(e) = res {
             return Err(TransformError::on(
                 transformer,
                 r,
