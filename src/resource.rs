@@ -511,6 +511,11 @@ impl Resource {
         self.suffixes = old.suffixes.clone();
         self.ref_by = old.ref_by.clone();
         self.ref_var_names = old.ref_var_names.clone();
+        // The transformations annotation is merged like a user's: a generated resource has
+        // none of its own, so it keeps the old one's record.
+        if self.transformations.is_empty() {
+            self.transformations = old.transformations.clone();
+        }
     }
 
     /// kustomize's `SetLabels`/`SetAnnotations`: replaces the map; an empty map removes the
