@@ -20,6 +20,7 @@ use serde_json::{Map, Value};
 
 use crate::schema;
 
+mod aliases;
 mod bookkeeping;
 pub use bookkeeping::{Keep, BUILD_ANNOTATIONS, ORIGIN, TRANSFORMATIONS};
 
@@ -292,6 +293,8 @@ pub struct Resource {
     /// Map entries the source wrote with no value (`key:`); see
     /// [`crate::yaml::Document::empty_nulls`]. A strategic merge drops them.
     pub empty_nulls: Vec<String>,
+    /// Places (JSON pointers) that are one node in kustomize; see `aliases.rs`.
+    aliases: Vec<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -326,6 +329,7 @@ impl Resource {
             origin: None,
             transformations: Vec::new(),
             empty_nulls: Vec::new(),
+            aliases: Vec::new(),
         }
     }
 

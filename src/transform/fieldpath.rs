@@ -252,6 +252,19 @@ pub fn find_targets(
 }
 
 /// The node at a path [`find_targets`] returned.
+/// A JSON pointer (RFC 6901) for `path`.
+pub fn pointer(path: &[Step]) -> String {
+    let mut out = String::new();
+    for s in path {
+        out.push('/');
+        match s {
+            Step::Key(k) => out.push_str(&k.replace('~', "~0").replace('/', "~1")),
+            Step::Index(i) => out.push_str(&i.to_string()),
+        }
+    }
+    out
+}
+
 pub fn get_mut<'a>(root: &'a mut Value, path: &[Step]) -> Option<&'a mut Value> {
     let mut cur = root;
     for s in path {

@@ -121,6 +121,7 @@ fn merge_at(
             }
         })
         .map_err(|e| TransformError::on(NAME, r, e))?;
+    r.merged(patch);
     match res {
         Ok(Outcome::Kept) => Ok(false),
         Ok(Outcome::Deleted) => Ok(true),
@@ -222,6 +223,8 @@ pub fn apply_json(
         let res = r
             .with_bookkeeping(Keep::Internal, |obj| apply_json_ops(obj, ops))
             .map_err(|e| TransformError::on(transformer, r, e))?;
+        // kustomize patches the object as JSON and reads it back: every node is new.
+        r.rebuilt("");
         if let Err(e) = res {
             return Err(TransformError::on(
                 transformer,

@@ -499,12 +499,12 @@ fn apply_target(
         if !matchers.matches(r) {
             continue;
         }
-        copy_value(r.obj_mut(), value, t).map_err(|e| TransformError::on(NAME, r, e))?;
+        copy_value(r, value, t).map_err(|e| TransformError::on(NAME, r, e))?;
     }
     Ok(())
 }
 
-fn copy_value(obj: &mut Value, value: &SourceValue, t: &ReplacementTarget) -> Result<(), String> {
+fn copy_value(r: &mut Resource, value: &SourceValue, t: &ReplacementTarget) -> Result<(), String> {
     let default = [DEFAULT_FIELD_PATH.to_string()];
     let paths = match t.field_paths.as_deref() {
         Some(p) if !p.is_empty() => p,
@@ -519,14 +519,27 @@ fn copy_value(obj: &mut Value, value: &SourceValue, t: &ReplacementTarget) -> Re
         }
     };
     for fp in paths {
-        let found =
-            fieldpath::find_targets(obj, &fieldpath::split(fp), create.then_some(value.leaf))
-                .map_err(|e| format!("{}: {e}", retrieval(fp)))?;
+        let found = fieldpath::find_targets(
+            r.obj_mut(),
+            &fieldpath::split(fp),
+            create.then_some(value.leaf),
+        )
+        .map_err(|e| format!("{}: {e}", retrieval(fp)))?;
         if found.is_empty() {
             return Err(retrieval(fp));
         }
         for f in &found {
-            set_field(obj, f, t.options.as_ref(), value)?;
+            let scalar = set_field(r.obj_mut(), f, t.options.as_ref(), value)?;
+            // kyaml writes a scalar target's text into its node, which other places may
+            // share; any other target gets a copy of the value's node.
+            if let Some(path) = &f.path {
+                let place = fieldpath::pointer(path);
+                if scalar == Some(true) {
+                    r.written_in_place(&place);
+                } else if scalar == Some(false) {
+                    r.rebuilt(&place);
+                }
+            }
         }
     }
     Ok(())
@@ -534,23 +547,24 @@ fn copy_value(obj: &mut Value, value: &SourceValue, t: &ReplacementTarget) -> Re
 
 const DELIMITER_NEEDS_SCALAR: &str = "delimiter option can only be used with scalar nodes";
 
-/// kustomize's `setFieldValue`.
+/// kustomize's `setFieldValue`. Says whether the target was a scalar (written in place),
+/// `None` when nothing was written.
 fn set_field(
     obj: &mut Value,
     f: &Found,
     options: Option<&FieldOptions>,
     value: &SourceValue,
-) -> Result<(), String> {
+) -> Result<Option<bool>, String> {
     let delimiter = options.map(|o| o.delimiter.as_str()).unwrap_or("");
     let Some(path) = &f.path else {
         // Created under a null node: nothing to write, but the checks still apply.
         if !delimiter.is_empty() && value.leaf != Leaf::Scalar {
             return Err(DELIMITER_NEEDS_SCALAR.into());
         }
-        return Ok(());
+        return Ok(None);
     };
     let Some(node) = fieldpath::get_mut(obj, path) else {
-        return Ok(());
+        return Ok(None);
     };
     let scalar = !node.is_object() && !node.is_array();
     let mut text = value.text.clone();
@@ -579,7 +593,7 @@ fn set_field(
     } else {
         *node = value.node.clone()?;
     }
-    Ok(())
+    Ok(Some(scalar))
 }
 
 #[cfg(test)]
