@@ -93,6 +93,13 @@ impl Resource {
         !self.aliases.is_empty()
     }
 
+    /// Whether the two places are one node.
+    pub fn same_node(&self, a: &str, b: &str) -> bool {
+        self.aliases
+            .iter()
+            .any(|g| g.iter().any(|p| p == a) && g.iter().any(|p| p == b))
+    }
+
     /// The node at `place` was written in place: every place sharing it gets its value.
     pub fn written_in_place(&mut self, place: &str) {
         let Some(gi) = self
