@@ -582,6 +582,16 @@ impl ResMap {
         ResMap::default()
     }
 
+    /// A map of `items` in this order, indexed; equal ids are kept, not refused.
+    pub fn from_resources(items: Vec<Resource>) -> ResMap {
+        let mut m = ResMap {
+            items,
+            ..ResMap::default()
+        };
+        m.reindex();
+        m
+    }
+
     pub fn len(&self) -> usize {
         self.items.len()
     }

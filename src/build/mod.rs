@@ -355,7 +355,15 @@ fn finish(target: &Target, acc: &mut Accumulator) -> Result<(), Error> {
         r.annotation("config.kubernetes.io/local-config")
             .is_none_or(|v| v == "false")
     });
-    Ok(())
+    // kustomize rebuilds the map from what remains (`IgnoreLocal`), so two resources a rename
+    // left with one id fail here (kustomize panics).
+    acc.resmap.reappend_all().map_err(|e| Error::Transform {
+        file: target.file.clone(),
+        source: Box::new(transform::TransformError::config(
+            "IgnoreLocal",
+            e.to_string(),
+        )),
+    })
 }
 
 /// kustomize's `HashTransformer`: generated resources get their content hash appended.
