@@ -5,7 +5,8 @@
 //! name references can still find it by its original name), the name prefixes and suffixes
 //! applied, which resources refer to it, and generator options. kustomize keeps these as
 //! `internal.config.kubernetes.io/*` annotations on the object; here they are fields, so
-//! they can never leak into the output.
+//! they can never leak into the output. Where kustomize lets a patch see them, `bookkeeping`
+//! writes them into the object for the patch and reads them back.
 //!
 //! [`ResMap`] keeps insertion order (the output order before sorting) and an index from
 //! current id to position, so appends, conflict checks and lookups stay O(1) and a build
@@ -18,6 +19,10 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::schema;
+
+mod aliases;
+mod bookkeeping;
+pub use bookkeeping::{Keep, BUILD_ANNOTATIONS, ORIGIN, TRANSFORMATIONS};
 
 /// Group, version, kind.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
@@ -288,6 +293,8 @@ pub struct Resource {
     /// Map entries the source wrote with no value (`key:`); see
     /// [`crate::yaml::Document::empty_nulls`]. A strategic merge drops them.
     pub empty_nulls: Vec<String>,
+    /// Places (JSON pointers) that are one node in kustomize; see `aliases.rs`.
+    aliases: Vec<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -322,6 +329,7 @@ impl Resource {
             origin: None,
             transformations: Vec::new(),
             empty_nulls: Vec::new(),
+            aliases: Vec::new(),
         }
     }
 
@@ -507,6 +515,11 @@ impl Resource {
         self.suffixes = old.suffixes.clone();
         self.ref_by = old.ref_by.clone();
         self.ref_var_names = old.ref_var_names.clone();
+        // The transformations annotation is merged like a user's: a generated resource has
+        // none of its own, so it keeps the old one's record.
+        if self.transformations.is_empty() {
+            self.transformations = old.transformations.clone();
+        }
     }
 
     /// kustomize's `SetLabels`/`SetAnnotations`: replaces the map; an empty map removes the
@@ -569,6 +582,16 @@ impl ResMap {
         ResMap::default()
     }
 
+    /// A map of `items` in this order, indexed; equal ids are kept, not refused.
+    pub fn from_resources(items: Vec<Resource>) -> ResMap {
+        let mut m = ResMap {
+            items,
+            ..ResMap::default()
+        };
+        m.reindex();
+        m
+    }
+
     pub fn len(&self) -> usize {
         self.items.len()
     }
@@ -604,6 +627,22 @@ impl ResMap {
         for (i, r) in self.items.iter().enumerate() {
             self.index.entry(r.cur_id().key()).or_default().push(i);
         }
+    }
+
+    /// kustomize's `Clear` then `appendAll`, which a targeted strategic merge runs after
+    /// patching (`resWrangler.ApplySmPatch`): the index is rebuilt and the first resource
+    /// whose current id is already taken is an error, so a rename that makes two ids equal
+    /// fails instead of leaving duplicates.
+    pub fn reappend_all(&mut self) -> Result<(), ResMapError> {
+        self.index.clear();
+        for (i, r) in self.items.iter().enumerate() {
+            let slot = self.index.entry(r.cur_id().key()).or_default();
+            if !slot.is_empty() {
+                return Err(ResMapError::Conflict(r.cur_id()));
+            }
+            slot.push(i);
+        }
+        Ok(())
     }
 
     /// Positions of resources whose current id equals `id`.
@@ -730,6 +769,24 @@ mod tests {
         let mut m = ResMap::new();
         m.append(a).unwrap();
         assert!(m.append(b).is_err());
+    }
+
+    #[test]
+    fn reappend_all_fails_on_ids_made_equal_by_a_rename() {
+        let mut m = ResMap::new();
+        for name in ["a", "b"] {
+            m.append(res(
+                json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}}),
+            ))
+            .unwrap();
+        }
+        assert!(m.reappend_all().is_ok());
+        m.get_mut(1).unwrap().set_name("a");
+        let err = m.reappend_all().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "may not add resource with an already registered id: Service.v1.[noGrp]/a.[noNs]"
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ const SUITES: &[&str] = &[
     "conformance/krusty",
     "conformance/examples",
     "conformance/smp",
+    "conformance/differential",
     "corpus",
 ];
 

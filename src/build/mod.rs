@@ -190,12 +190,10 @@ pub fn build(fs: Arc<dyn FileSystem>, dir: &Path, opts: &Options) -> Result<ResM
             source: Box::new(e),
         })?;
     }
-    write_origin_annotations(
-        &mut m,
-        target.k.build_metadata_has("originAnnotations"),
-        target.k.build_metadata_has("transformerAnnotations"),
-    );
-    clean_annotations(&mut m);
+    let origins = target.k.build_metadata_has("originAnnotations");
+    let transformations = target.k.build_metadata_has("transformerAnnotations");
+    write_origin_annotations(&mut m, origins, transformations);
+    clean_annotations(&mut m, origins, transformations);
     Ok(m)
 }
 
@@ -250,10 +248,7 @@ fn write_origin_annotations(m: &mut ResMap, origins: bool, transformations: bool
         let mut ann = r.annotations();
         if origins {
             if let Some(o) = origin {
-                ann.insert(
-                    "config.kubernetes.io/origin".into(),
-                    Value::String(o.to_yaml("")),
-                );
+                ann.insert(crate::resource::ORIGIN.into(), Value::String(o.to_yaml("")));
             }
         }
         if transformations && !list.is_empty() {
@@ -261,10 +256,7 @@ fn write_origin_annotations(m: &mut ResMap, origins: bool, transformations: bool
                 .iter()
                 .map(|o| format!("- {}", o.to_yaml("  ")))
                 .collect();
-            ann.insert(
-                "alpha.config.kubernetes.io/transformations".into(),
-                Value::String(text),
-            );
+            ann.insert(crate::resource::TRANSFORMATIONS.into(), Value::String(text));
         }
         if !ann.is_empty() {
             r.set_meta_map("annotations", ann);
@@ -299,9 +291,19 @@ fn plugin_origin(config: &Resource) -> Option<Origin> {
     })
 }
 
-/// kustomize rewrites every resource's annotations at the end (removing its internal build
-/// annotations): values become strings, and an empty map is removed.
-fn clean_annotations(m: &mut ResMap) {
+/// kustomize rewrites every resource's annotations at the end (`RemoveBuildAnnotations`,
+/// `RemoveOriginAnnotations`, `RemoveTransformerAnnotations`): the keys of its build
+/// annotation list go, even where a resource file wrote them, and so do the origin and
+/// transformations unless buildMetadata asks for them; values become strings, and an empty
+/// map is removed.
+fn clean_annotations(m: &mut ResMap, origins: bool, transformations: bool) {
+    let dropped = |k: &str| {
+        // Cheap test first: every dropped key starts with one of these.
+        (k.starts_with("internal.") || k.starts_with("config.k") || k.starts_with("alpha."))
+            && (crate::resource::BUILD_ANNOTATIONS.contains(&k)
+                || (!origins && k == crate::resource::ORIGIN)
+                || (!transformations && k == crate::resource::TRANSFORMATIONS))
+    };
     for r in m.resources_mut() {
         let Some(meta) = r
             .obj_mut()
@@ -316,6 +318,9 @@ fn clean_annotations(m: &mut ResMap) {
         let mut cleaned = serde_json::Map::new();
         if let Value::Object(a) = ann {
             for (k, v) in std::mem::take(a) {
+                if dropped(&k) {
+                    continue;
+                }
                 let text = transform::scalar_text(&v).unwrap_or_default();
                 cleaned.insert(k, Value::String(text));
             }
@@ -350,7 +355,15 @@ fn finish(target: &Target, acc: &mut Accumulator) -> Result<(), Error> {
         r.annotation("config.kubernetes.io/local-config")
             .is_none_or(|v| v == "false")
     });
-    Ok(())
+    // kustomize rebuilds the map from what remains (`IgnoreLocal`), so two resources a rename
+    // left with one id fail here (kustomize panics).
+    acc.resmap.reappend_all().map_err(|e| Error::Transform {
+        file: target.file.clone(),
+        source: Box::new(transform::TransformError::config(
+            "IgnoreLocal",
+            e.to_string(),
+        )),
+    })
 }
 
 /// kustomize's `HashTransformer`: generated resources get their content hash appended.

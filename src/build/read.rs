@@ -74,6 +74,7 @@ pub fn resources_from_bytes(bytes: &[u8], file: &Path) -> Result<Vec<Resource>, 
             },
         );
         r.empty_nulls = empty_nulls;
+        r.adopt_bookkeeping().map_err(|e| Error::build(at(), e))?;
         out.push(r);
     }
     Ok(out)

@@ -141,12 +141,9 @@ pub fn legacy_sort(m: &mut ResMap, order: &TypeOrder) {
     let order: Vec<usize> = keyed.into_iter().map(|k| k.3).collect();
     let items: Vec<_> = std::mem::take(m).into_resources();
     let mut slots: Vec<Option<_>> = items.into_iter().map(Some).collect();
-    let mut out = ResMap::new();
-    for old in order {
-        if let Some(r) = slots[old].take() {
-            // Ids are unique, so appending in the new order cannot conflict.
-            let _ = out.append(r);
-        }
-    }
-    *m = out;
+    let sorted = order
+        .into_iter()
+        .filter_map(|old| slots[old].take())
+        .collect();
+    *m = ResMap::from_resources(sorted);
 }

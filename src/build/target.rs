@@ -483,6 +483,8 @@ impl<'c> Target<'c> {
     pub(super) fn record_transformation(&self, m: &mut ResMap, origin: Option<Origin>) {
         let Some(origin) = origin else { return };
         for r in m.resources_mut() {
+            // kustomize rewrites the annotations as a whole to record this (SetAnnotations).
+            r.rebuilt("/metadata/annotations");
             if r.origin.is_none() {
                 r.origin = Some(origin.clone());
             } else {

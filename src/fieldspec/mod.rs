@@ -354,27 +354,73 @@ pub fn walk(
     leaf: Create,
     f: &mut dyn FnMut(&mut Value) -> Result<(), String>,
 ) -> Result<(), WalkError> {
-    walk_segments(obj, &spec.segments, spec.create, leaf, f).map_err(|message| WalkError {
-        path: spec.path.clone(),
-        message,
+    walk_with_path(obj, spec, leaf, &mut |node, _| f(node))
+}
+
+/// One step from the root to a node [`walk_with_path`] visits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathStep<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// A JSON pointer (RFC 6901) for `steps`, then `key` when given.
+pub fn pointer(steps: &[PathStep], key: Option<&str>) -> String {
+    let mut out = String::new();
+    let mut push = |k: &str| {
+        out.push('/');
+        out.push_str(&k.replace('~', "~0").replace('/', "~1"));
+    };
+    for s in steps {
+        match s {
+            PathStep::Key(k) => push(k),
+            PathStep::Index(i) => push(&i.to_string()),
+        }
+    }
+    if let Some(k) = key {
+        push(k);
+    }
+    out
+}
+
+/// What [`walk_with_path`] calls on each node: the node and the steps to it.
+pub type PathVisitor<'f> = dyn FnMut(&mut Value, &[PathStep]) -> Result<(), String> + 'f;
+
+/// [`walk`], also telling `f` where each node is.
+pub fn walk_with_path(
+    obj: &mut Value,
+    spec: &FieldSpec,
+    leaf: Create,
+    f: &mut PathVisitor,
+) -> Result<(), WalkError> {
+    let mut path = Vec::new();
+    walk_segments(obj, &spec.segments, spec.create, leaf, &mut path, f).map_err(|message| {
+        WalkError {
+            path: spec.path.clone(),
+            message,
+        }
     })
 }
 
-fn walk_segments(
+fn walk_segments<'s>(
     node: &mut Value,
-    segs: &[Segment],
+    segs: &'s [Segment],
     create: bool,
     leaf: Create,
-    f: &mut dyn FnMut(&mut Value) -> Result<(), String>,
+    path: &mut Vec<PathStep<'s>>,
+    f: &mut PathVisitor,
 ) -> Result<(), String> {
     let Some((seg, rest)) = segs.split_first() else {
-        return f(node);
+        return f(node, path);
     };
     match node {
         Value::Null => Ok(()),
         Value::Array(items) => {
-            for item in items {
-                walk_segments(item, segs, create, leaf, f)?;
+            for (i, item) in items.iter_mut().enumerate() {
+                path.push(PathStep::Index(i));
+                let r = walk_segments(item, segs, create, leaf, path, f);
+                path.pop();
+                r?;
             }
             Ok(())
         }
@@ -413,7 +459,10 @@ fn walk_segments(
                     *field = mk();
                 }
             }
-            walk_segments(field, rest, create, leaf, f)
+            path.push(PathStep::Key(&seg.name));
+            let r = walk_segments(field, rest, create, leaf, path, f);
+            path.pop();
+            r
         }
         _ => Err("expected sequence or mapping node".into()),
     }

@@ -1,10 +1,10 @@
 //! `commonAnnotations`: add key/value pairs to every annotation map the field specs name.
 
-use crate::fieldspec::{Create, FieldSpec};
+use crate::fieldspec::FieldSpec;
 use crate::kustomization::StringMap;
 use crate::resource::ResMap;
 
-use super::{for_each_field, set_map_entry, TransformError};
+use super::{set_entries, TransformError};
 
 /// kustomize's `AnnotationsTransformer`.
 pub fn apply(
@@ -16,18 +16,7 @@ pub fn apply(
         return Ok(());
     }
     for r in m.resources_mut() {
-        for_each_field(
-            "AnnotationsTransformer",
-            r,
-            specs,
-            Create::Map,
-            &mut |node| {
-                for (k, v) in annotations {
-                    set_map_entry(node, k, v)?;
-                }
-                Ok(())
-            },
-        )?;
+        set_entries("AnnotationsTransformer", r, specs, annotations)?;
     }
     Ok(())
 }

@@ -155,17 +155,29 @@ fn check_length(path: &[String]) -> Result<(), String> {
 
 /// kyaml's `PathGetter` without create: the node at `path`, `None` when it is missing.
 pub fn lookup<'a>(root: &'a Value, path: &[String]) -> Result<Option<&'a Value>, String> {
+    Ok(lookup_with_path(root, path)?.map(|(v, _)| v))
+}
+
+/// [`lookup`], also giving the concrete path to the node.
+pub fn lookup_with_path<'a>(
+    root: &'a Value,
+    path: &[String],
+) -> Result<Option<(&'a Value, Vec<Step>)>, String> {
     check_length(path)?;
     let mut cur = root;
+    let mut steps = Vec::new();
     for part in path.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
         let next = if let Some(idx) = atoi(part) {
             if idx < 0 {
                 return Err(format!("array index {idx} cannot be negative"));
             }
-            elements(cur)?.get(idx as usize)
+            elements(cur)?
+                .get(idx as usize)
+                .map(|v| (v, Step::Index(idx as usize)))
         } else if part == "-" {
-            match elements(cur)?.last() {
-                Some(v) => Some(v),
+            let items = elements(cur)?;
+            match items.last() {
+                Some(v) => Some((v, Step::Index(items.len() - 1))),
                 // kustomize panics here (index out of range).
                 None => return Err("index out of range: the list is empty".into()),
             }
@@ -174,28 +186,32 @@ pub fn lookup<'a>(root: &'a Value, path: &[String]) -> Result<Option<&'a Value>,
         } else if is_list_selector(part) {
             let (key, value) = split_selector(part)?;
             let items = elements(cur)?;
-            if key.is_empty() {
-                items.iter().find(|e| raw_text(e) == value)
+            let hit = if key.is_empty() {
+                items.iter().position(|e| raw_text(e) == value)
             } else {
-                items.iter().find(|e| {
+                items.iter().position(|e| {
                     e.as_object()
                         .and_then(|m| m.get(key))
                         .is_some_and(|f| raw_text(f) == value)
                 })
-            }
+            };
+            hit.map(|i| (&items[i], Step::Index(i)))
         } else {
             match cur {
                 Value::Null => None,
-                Value::Object(m) => m.get(part),
+                Value::Object(m) => m.get(part).map(|v| (v, Step::Key(part.to_string()))),
                 other => return Err(wrong_kind("MappingNode", other)),
             }
         };
         match next {
-            Some(v) => cur = v,
+            Some((v, step)) => {
+                cur = v;
+                steps.push(step);
+            }
             None => return Ok(None),
         }
     }
-    Ok(Some(cur))
+    Ok(Some((cur, steps)))
 }
 
 /// One step of a concrete path to a node.
@@ -249,6 +265,19 @@ pub fn find_targets(
     let mut at = Vec::new();
     m.walk(root, path, &mut at, false, false)?;
     Ok(m.out)
+}
+
+/// A JSON pointer (RFC 6901) for `path`.
+pub fn pointer(path: &[Step]) -> String {
+    let mut out = String::new();
+    for s in path {
+        out.push('/');
+        match s {
+            Step::Key(k) => out.push_str(&k.replace('~', "~0").replace('/', "~1")),
+            Step::Index(i) => out.push_str(&i.to_string()),
+        }
+    }
+    out
 }
 
 /// The node at a path [`find_targets`] returned.

@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use crate::fieldspec::{walk, Create, FieldSpec};
+use crate::fieldspec::{pointer, walk, walk_with_path, Create, FieldSpec};
 use crate::resource::Resource;
 
 pub mod annotations;
@@ -83,6 +83,50 @@ pub fn for_each_field(
         if let Err(e) = walk(r.obj_mut(), spec, leaf, f) {
             return Err(TransformError::on(transformer, r, e.to_string()));
         }
+    }
+    Ok(())
+}
+
+/// Sets every `key: value` of `pairs` in each map the field specs designate in `r`
+/// (creating maps where allowed), as kustomize's label and annotation transformers do. Per
+/// key, the places where it was created share one node (kyaml's `SetEntry` hands the same
+/// node to each), and a place where it existed is written in place, reaching every place
+/// that shares its node (see `resource/aliases.rs`).
+pub fn set_entries(
+    transformer: &'static str,
+    r: &mut Resource,
+    specs: &[FieldSpec],
+    pairs: &crate::kustomization::StringMap,
+) -> Result<(), TransformError> {
+    let gvk = r.gvk();
+    let mut created: Vec<Vec<String>> = vec![Vec::new(); pairs.len()];
+    let mut existing: Vec<String> = Vec::new();
+    for spec in specs {
+        if !spec.applies_to(&gvk) {
+            continue;
+        }
+        let res = walk_with_path(r.obj_mut(), spec, Create::Map, &mut |node, path| {
+            for (i, (k, v)) in pairs.iter().enumerate() {
+                let had = node.as_object().is_some_and(|m| m.contains_key(k));
+                set_map_entry(node, k, v)?;
+                let place = pointer(path, Some(k));
+                if had {
+                    existing.push(place);
+                } else if !created[i].contains(&place) {
+                    created[i].push(place);
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = res {
+            return Err(TransformError::on(transformer, r, e.to_string()));
+        }
+    }
+    for place in existing {
+        r.written_in_place(&place);
+    }
+    for places in created {
+        r.share_node(places);
     }
     Ok(())
 }

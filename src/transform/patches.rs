@@ -10,7 +10,7 @@
 use serde_json::Value;
 
 use crate::patch::smp::{self, ApplyOptions, Outcome};
-use crate::resource::{Gvk, ResId, ResMap};
+use crate::resource::{Gvk, Keep, ResId, ResMap};
 use crate::schema::Schema;
 use crate::selector::Selector;
 
@@ -111,11 +111,17 @@ fn merge_at(
         r.store_previous_id();
     }
     r.drop_empty_nulls();
-    let res = if selected {
-        smp::apply_to_selected(r.obj_mut(), patch, schema, options)
-    } else {
-        smp::apply_to_resource(r.obj_mut(), patch, schema, options)
-    };
+    // The merge sees kustomize's bookkeeping annotations and may drop them.
+    let res = r
+        .with_bookkeeping(Keep::Nothing, |obj| {
+            if selected {
+                smp::apply_to_selected(obj, patch, schema, options)
+            } else {
+                smp::apply_to_resource(obj, patch, schema, options)
+            }
+        })
+        .map_err(|e| TransformError::on(NAME, r, e))?;
+    r.merged(patch);
     match res {
         Ok(Outcome::Kept) => Ok(false),
         Ok(Outcome::Deleted) => Ok(true),
@@ -150,6 +156,8 @@ pub fn apply(m: &mut ResMap, p: &Patch, schema: &Schema) -> Result<(), Transform
                     }
                 }
                 remove_positions(m, &deleted);
+                m.reappend_all()
+                    .map_err(|e| TransformError::config(NAME, e.to_string()))
             } else {
                 for doc in docs {
                     let i = find_by_id(m, doc, &p.source)?;
@@ -157,9 +165,11 @@ pub fn apply(m: &mut ResMap, p: &Patch, schema: &Schema) -> Result<(), Transform
                         remove_positions(m, &[i]);
                     }
                 }
+                // One resource patched by id is not re-appended: a rename may leave two
+                // resources with one id, as in kustomize.
+                m.reindex();
+                Ok(())
             }
-            m.reindex();
-            Ok(())
         }
         PatchBody::Json(ops) => {
             let Some(sel) = &p.target else {
@@ -207,7 +217,15 @@ pub fn apply_json(
         if store_previous_id {
             r.store_previous_id();
         }
-        if let Err(e) = apply_json_ops(r.obj_mut(), ops) {
+        // The operations see kustomize's bookkeeping annotations; its JSON patch
+        // transformers put the internal ones back afterwards (PatchTransformer.go,
+        // PatchJson6902Transformer.go), not the origin.
+        let res = r
+            .with_bookkeeping(Keep::Internal, |obj| apply_json_ops(obj, ops))
+            .map_err(|e| TransformError::on(transformer, r, e))?;
+        // kustomize patches the object as JSON and reads it back: every node is new.
+        r.rebuilt("");
+        if let Err(e) = res {
             return Err(TransformError::on(
                 transformer,
                 r,

@@ -197,9 +197,9 @@ fn apply_all(m: &mut ResMap, replacements: &[Replacement]) -> Result<(), Transfo
                 "replacements must specify a source and at least one target",
             ));
         };
-        let value = source_value(m, source).map_err(|e| TransformError::config(NAME, e))?;
+        let mut value = source_value(m, source).map_err(|e| TransformError::config(NAME, e))?;
         for t in targets {
-            apply_target(m, &value, t)?;
+            apply_target(m, &mut value, t)?;
         }
     }
     Ok(())
@@ -253,6 +253,41 @@ struct SourceValue {
     node: Result<Value, String>,
     text: String,
     leaf: Leaf,
+    /// kustomize holds the source's own node (unless a delimiter cut a piece out of it): a
+    /// target that writes that node changes what later targets get. The resource's
+    /// position and the node's place.
+    live: Option<(usize, String)>,
+}
+
+impl SourceValue {
+    /// The value of a source node, whole.
+    fn whole(node: &Value, live: Option<(usize, String)>) -> SourceValue {
+        let leaf = Leaf::of(node);
+        SourceValue {
+            node: Ok(node.clone()),
+            text: if leaf == Leaf::Scalar {
+                fieldpath::raw_text(node)
+            } else {
+                String::new()
+            },
+            leaf,
+            live,
+        }
+    }
+
+    /// After a write at `place` in resource `i`: if that was the source's node (or a place
+    /// sharing it), later targets get its new value.
+    fn refresh(&mut self, r: &Resource, i: usize, place: &str) {
+        let Some((src, src_place)) = &self.live else {
+            return;
+        };
+        if *src != i || !(src_place == place || r.same_node(src_place, place)) {
+            return;
+        }
+        if let Some(node) = r.obj().pointer(src_place) {
+            *self = SourceValue::whole(node, self.live.take());
+        }
+    }
 }
 
 fn source_value(m: &ResMap, s: &ReplacementSource) -> Result<SourceValue, String> {
@@ -267,16 +302,16 @@ fn source_value(m: &ResMap, s: &ReplacementSource) -> Result<SourceValue, String
         described.push(':');
         described.push_str(&opts);
     }
-    let mut found: Option<&Resource> = None;
-    for r in m.resources() {
+    let mut found: Option<(usize, &Resource)> = None;
+    for (i, r) in m.resources().iter().enumerate() {
         if res_ids(r).iter().any(|id| id_selected(id, &sel)) {
             if found.is_some() {
                 return Err(format!("multiple matches for selector {described}"));
             }
-            found = Some(r);
+            found = Some((i, r));
         }
     }
-    let Some(r) = found else {
+    let Some((index, r)) = found else {
         return Err(format!("nothing selected by {described}"));
     };
     let fp = if s.field_path.is_empty() {
@@ -284,10 +319,10 @@ fn source_value(m: &ResMap, s: &ReplacementSource) -> Result<SourceValue, String
     } else {
         &s.field_path
     };
-    let node = fieldpath::lookup(r.obj(), &fieldpath::split(fp))
+    let node = fieldpath::lookup_with_path(r.obj(), &fieldpath::split(fp))
         .map_err(|e| format!("error looking up replacement source: {e}"))?;
-    let node = match node {
-        Some(v) if !is_nil_or_empty(v) => v,
+    let (node, place) = match node {
+        Some((v, steps)) if !is_nil_or_empty(v) => (v, fieldpath::pointer(&steps)),
         _ => {
             return Err(format!(
                 "fieldPath `{fp}` is missing for replacement source {sel}"
@@ -297,15 +332,7 @@ fn source_value(m: &ResMap, s: &ReplacementSource) -> Result<SourceValue, String
     let leaf = Leaf::of(node);
     let text = fieldpath::raw_text(node);
     let Some(o) = s.options.as_ref().filter(|o| !o.delimiter.is_empty()) else {
-        return Ok(SourceValue {
-            node: Ok(node.clone()),
-            text: if leaf == Leaf::Scalar {
-                text
-            } else {
-                String::new()
-            },
-            leaf,
-        });
+        return Ok(SourceValue::whole(node, Some((index, place))));
     };
     if leaf != Leaf::Scalar {
         return Err("delimiter option can only be used with scalar nodes".into());
@@ -324,6 +351,7 @@ fn source_value(m: &ResMap, s: &ReplacementSource) -> Result<SourceValue, String
         node: typed(Tag::of(node), piece),
         text: piece.to_string(),
         leaf,
+        live: None,
     })
 }
 
@@ -481,7 +509,7 @@ impl Matchers {
 
 fn apply_target(
     m: &mut ResMap,
-    value: &SourceValue,
+    value: &mut SourceValue,
     t: &ReplacementTarget,
 ) -> Result<(), TransformError> {
     let Some(select) = &t.select else {
@@ -499,12 +527,17 @@ fn apply_target(
         if !matchers.matches(r) {
             continue;
         }
-        copy_value(r.obj_mut(), value, t).map_err(|e| TransformError::on(NAME, r, e))?;
+        copy_value(r, i, value, t).map_err(|e| TransformError::on(NAME, r, e))?;
     }
     Ok(())
 }
 
-fn copy_value(obj: &mut Value, value: &SourceValue, t: &ReplacementTarget) -> Result<(), String> {
+fn copy_value(
+    r: &mut Resource,
+    i: usize,
+    value: &mut SourceValue,
+    t: &ReplacementTarget,
+) -> Result<(), String> {
     let default = [DEFAULT_FIELD_PATH.to_string()];
     let paths = match t.field_paths.as_deref() {
         Some(p) if !p.is_empty() => p,
@@ -519,14 +552,28 @@ fn copy_value(obj: &mut Value, value: &SourceValue, t: &ReplacementTarget) -> Re
         }
     };
     for fp in paths {
-        let found =
-            fieldpath::find_targets(obj, &fieldpath::split(fp), create.then_some(value.leaf))
-                .map_err(|e| format!("{}: {e}", retrieval(fp)))?;
+        let found = fieldpath::find_targets(
+            r.obj_mut(),
+            &fieldpath::split(fp),
+            create.then_some(value.leaf),
+        )
+        .map_err(|e| format!("{}: {e}", retrieval(fp)))?;
         if found.is_empty() {
             return Err(retrieval(fp));
         }
         for f in &found {
-            set_field(obj, f, t.options.as_ref(), value)?;
+            let scalar = set_field(r.obj_mut(), f, t.options.as_ref(), value)?;
+            // kyaml writes a scalar target's text into its node, which other places may
+            // share; any other target gets a copy of the value's node.
+            if let Some(path) = &f.path {
+                let place = fieldpath::pointer(path);
+                if scalar == Some(true) {
+                    r.written_in_place(&place);
+                } else if scalar == Some(false) {
+                    r.rebuilt(&place);
+                }
+                value.refresh(r, i, &place);
+            }
         }
     }
     Ok(())
@@ -534,23 +581,24 @@ fn copy_value(obj: &mut Value, value: &SourceValue, t: &ReplacementTarget) -> Re
 
 const DELIMITER_NEEDS_SCALAR: &str = "delimiter option can only be used with scalar nodes";
 
-/// kustomize's `setFieldValue`.
+/// kustomize's `setFieldValue`. Says whether the target was a scalar (written in place),
+/// `None` when nothing was written.
 fn set_field(
     obj: &mut Value,
     f: &Found,
     options: Option<&FieldOptions>,
     value: &SourceValue,
-) -> Result<(), String> {
+) -> Result<Option<bool>, String> {
     let delimiter = options.map(|o| o.delimiter.as_str()).unwrap_or("");
     let Some(path) = &f.path else {
         // Created under a null node: nothing to write, but the checks still apply.
         if !delimiter.is_empty() && value.leaf != Leaf::Scalar {
             return Err(DELIMITER_NEEDS_SCALAR.into());
         }
-        return Ok(());
+        return Ok(None);
     };
     let Some(node) = fieldpath::get_mut(obj, path) else {
-        return Ok(());
+        return Ok(None);
     };
     let scalar = !node.is_object() && !node.is_array();
     let mut text = value.text.clone();
@@ -579,7 +627,7 @@ fn set_field(
     } else {
         *node = value.node.clone()?;
     }
-    Ok(())
+    Ok(Some(scalar))
 }
 
 #[cfg(test)]
@@ -620,6 +668,19 @@ mod tests {
 
     const COPY_S_TO_X: &str = "source: {kind: ConfigMap, name: src, fieldPath: data.s}\n\
         targets: [{select: {name: t}, fieldPaths: [data.x]}]\n";
+
+    #[test]
+    fn a_target_that_writes_the_source_node_changes_later_targets() {
+        let mut m = resmap(&[cm("src", json!({"s": "a"}))]);
+        let r = repl(
+            "source: {kind: ConfigMap, name: src, fieldPath: data.s}\n\
+             targets: [{select: {name: src}, fieldPaths: [data.s, data.t],\n\
+             options: {create: true, delimiter: '-', index: -1}}]\n",
+        );
+        apply(&mut m, &r).unwrap();
+        // data.s became "a-a" before data.t was written from it.
+        assert_eq!(data(&m, 0), json!({"s": "a-a", "t": "a-a-"}));
+    }
 
     #[test]
     fn scalar_target_keeps_its_type() {

@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::fieldspec::{walk, Create, FieldSpec};
+use crate::fieldspec::{pointer, walk_with_path, Create, FieldSpec};
 use crate::kustomization::Var;
 use crate::resource::{Gvk, ResMap, Resource};
 
@@ -324,12 +324,29 @@ pub fn resolve(
     let mut used = BTreeMap::new();
     for r in m.resources_mut() {
         let gvk = r.gvk();
+        // kustomize expands a string in its node, so places sharing that node change too.
+        let shared = r.shares_nodes();
+        let mut written = Vec::new();
         for spec in var_reference.iter().filter(|s| s.applies_to(&gvk)) {
-            let result = walk(r.obj_mut(), spec, Create::Never, &mut |node| {
+            let result = walk_with_path(r.obj_mut(), spec, Create::Never, &mut |node, path| {
+                if shared {
+                    match node {
+                        Value::String(_) => written.push(pointer(path, None)),
+                        Value::Object(m) => written.extend(
+                            m.iter()
+                                .filter(|(_, v)| v.is_string())
+                                .map(|(k, _)| pointer(path, Some(k))),
+                        ),
+                        _ => {}
+                    }
+                }
                 set(node, &values, &mut used)
             });
             if let Err(e) = result {
                 return Err(TransformError::on(NAME, r, e.to_string()));
+            }
+            for place in written.drain(..) {
+                r.written_in_place(&place);
             }
         }
     }

@@ -271,6 +271,25 @@ fn mark_error(msg: impl Into<String>, mark: Marker) -> Error {
     Error::at(msg.into(), mark.line(), mark.col() + 1)
 }
 
+/// The line of a document end marker (`...`) that comes before anything else in `src`
+/// but blank lines and comments. libyaml (and so go-yaml) starts an implicit document
+/// there and finds no node in it, an error (yaml_parser_parse_document_start skips extra
+/// `...` only after a first document); granit-parser reads an empty stream.
+fn leading_document_end(src: &str) -> Option<usize> {
+    let src = src.strip_prefix('\u{feff}').unwrap_or(src);
+    for (i, line) in src.lines().enumerate() {
+        let trimmed = line.trim_start_matches([' ', '\t']);
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let is_end = line
+            .strip_prefix("...")
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r']));
+        return is_end.then_some(i + 1);
+    }
+    None
+}
+
 /// Parses the first document of `text`. `None` when there is none.
 /// `resource`: read as a Kubernetes resource (annotation values as text, empty map
 /// entries recorded into the given list).
@@ -291,6 +310,9 @@ fn read_first_document(
     let Ok(src) = std::str::from_utf8(text) else {
         return Err(Error::new("invalid UTF-8 in input"));
     };
+    if let Some(line) = leading_document_end(src) {
+        return Err(Error::at("did not find expected node content", line, 1));
+    }
     let mut parser = Parser::new_from_str_with_options(src, parser_options(limits));
     let mut b = Builder {
         dialect,
@@ -687,6 +709,33 @@ mod tests {
         let docs = read("a: 1\n---\nb: 2\n--- # comment\nc: 3\n");
         assert_eq!(docs.len(), 3);
         assert_eq!(docs[2]["c"], 3);
+    }
+
+    #[test]
+    fn a_document_end_before_any_document_is_an_error() {
+        for bad in [
+            "...\n",
+            "# c\n\n...\n",
+            "a: 1\n---\n...\n",
+            "...\n---\na: 1\n",
+        ] {
+            assert!(
+                read_stream(bad.as_bytes(), Limits::default()).is_err(),
+                "{bad:?}"
+            );
+        }
+        // After an explicit start, or a first document, it is fine.
+        for good in [
+            "---\n...\n",
+            "a: 1\n...\n",
+            "a: 1\n...\n---\nb: 2\n",
+            "  ...x: 1\n",
+        ] {
+            assert!(
+                read_stream(good.as_bytes(), Limits::default()).is_ok(),
+                "{good:?}"
+            );
+        }
     }
 
     #[test]
