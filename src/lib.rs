@@ -23,6 +23,7 @@
 pub mod build;
 pub mod error;
 pub mod fieldspec;
+pub mod flux;
 pub mod fs;
 pub mod generate;
 pub mod kustomization;

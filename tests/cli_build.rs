@@ -156,3 +156,42 @@ fn load_restrictor_and_reorder_flags() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.find("kind: Service").unwrap() < text.find("kind: ConfigMap").unwrap());
 }
+
+#[test]
+fn flux_mode_with_a_kustomization_manifest_and_substitution_sources() {
+    let case = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/conformance/flux-kustomize/build-postbuild-varsub");
+    let run = |extra: &[&str]| {
+        bin()
+            .arg("build")
+            .arg(case.join("in"))
+            .arg("--flux-kustomization")
+            .arg(case.join("flux-kustomization.yaml"))
+            .arg("--flux-root")
+            .arg(&case)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let sources = case.join("substitute-from/configmap-app-vars.yaml");
+    let out = run(&["--substitute-from", sources.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        out.stdout,
+        std::fs::read(case.join("expected.yaml")).unwrap()
+    );
+
+    // Without the ConfigMap that substituteFrom names, the build fails.
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("substitute from 'ConfigMap/app-vars'"),
+        "{err}"
+    );
+}

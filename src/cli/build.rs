@@ -17,18 +17,40 @@ Flags (as `kustomize build`):
       --enable-managedby-label  add app.kubernetes.io/managed-by
   (--enable-helm, --enable-alpha-plugins and the other plugin flags are accepted; Helm
    charts and exec/container plugins are not run)
+
+Flux mode (what kustomize-controller applies):
+      --flux                    no legacy sort, no load restrictor but nothing read outside
+                                the Flux root, a kustomization generated when DIR has none
+      --flux-kustomization FILE a Flux Kustomization manifest: its spec (targetNamespace,
+                                namePrefix, patches, images, components, postBuild, ...)
+                                applies (implies --flux)
+      --substitute-from FILE    ConfigMaps/Secrets that postBuild.substituteFrom may name
+                                (repeatable)
+      --flux-root DIR           the repository root (default: the Git work tree holding
+                                DIR, else DIR)
+      --no-strict-substitution  a missing ${VAR} becomes empty instead of an error
 ";
 
 struct Args {
     dir: PathBuf,
     output: Option<PathBuf>,
     opts: Options,
+    flux: Option<FluxArgs>,
+}
+
+#[derive(Default)]
+struct FluxArgs {
+    kustomization: Option<PathBuf>,
+    substitute_from: Vec<PathBuf>,
+    root: Option<PathBuf>,
+    lenient: bool,
 }
 
 fn parse(args: &[String]) -> Result<Option<Args>, String> {
     let mut dir: Option<PathBuf> = None;
     let mut output = None;
     let mut opts = Options::default();
+    let mut flux: Option<FluxArgs> = None;
     let mut i = 0;
     while i < args.len() {
         let a = args[i].as_str();
@@ -63,6 +85,25 @@ fn parse(args: &[String]) -> Result<Option<Args>, String> {
                 }
             }
             "--enable-managedby-label" => opts.add_managed_by_label = true,
+            "--flux" => {
+                flux.get_or_insert_with(FluxArgs::default);
+            }
+            "--flux-kustomization" => {
+                let v = value(flag)?;
+                flux.get_or_insert_with(FluxArgs::default).kustomization = Some(v.into());
+            }
+            "--substitute-from" => {
+                let v = value(flag)?;
+                let f = flux.get_or_insert_with(FluxArgs::default);
+                f.substitute_from.push(v.into());
+            }
+            "--flux-root" => {
+                let v = value(flag)?;
+                flux.get_or_insert_with(FluxArgs::default).root = Some(v.into());
+            }
+            "--no-strict-substitution" => {
+                flux.get_or_insert_with(FluxArgs::default).lenient = true;
+            }
             // kustomize's plugin and Helm flags are accepted so that command lines written
             // for kubectl work; builds that need Helm or exec/container plugins fail with a
             // clear error instead.
@@ -86,6 +127,7 @@ fn parse(args: &[String]) -> Result<Option<Args>, String> {
         dir: dir.unwrap_or_else(|| PathBuf::from(".")),
         output,
         opts,
+        flux,
     }))
 }
 
@@ -112,7 +154,11 @@ pub fn run(args: &[String]) -> ExitCode {
 
 fn execute(a: &Args) -> Result<(), String> {
     let fs = Arc::new(DiskFs);
-    let m = rustomize::build::build(fs, &a.dir, &a.opts).map_err(|e| e.to_string())?;
+    let m = match &a.flux {
+        None => rustomize::build::build(fs, &a.dir, &a.opts),
+        Some(f) => build_flux(fs, &a.dir, f)?,
+    }
+    .map_err(|e| e.to_string())?;
     match &a.output {
         Some(dir) if dir.is_dir() => write_individual_files(dir, &m),
         other => {
@@ -131,6 +177,40 @@ fn execute(a: &Args) -> Result<(), String> {
             }
         }
     }
+}
+
+fn build_flux(
+    fs: Arc<DiskFs>,
+    dir: &Path,
+    f: &FluxArgs,
+) -> Result<Result<rustomize::resource::ResMap, rustomize::Error>, String> {
+    use rustomize::flux::{FluxKustomization, FluxOptions};
+    let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+    let ks = match &f.kustomization {
+        Some(p) => FluxKustomization::parse(&read(p)?, p).map_err(|e| e.to_string())?,
+        None => FluxKustomization::default(),
+    };
+    let mut objects = Vec::new();
+    for p in &f.substitute_from {
+        let docs = rustomize::yaml::read_stream(&read(p)?, Default::default())
+            .map_err(|e| format!("{}: {e}", p.display()))?;
+        objects.extend(docs.into_iter().map(|d| d.value));
+    }
+    let root = match &f.root {
+        Some(r) => r.clone(),
+        None => git_work_tree(dir).unwrap_or_else(|| dir.to_path_buf()),
+    };
+    let mut opts = FluxOptions::new(root);
+    opts.strict = !f.lenient;
+    Ok(rustomize::flux::build(fs, dir, &ks, &objects, &opts))
+}
+
+/// The nearest directory at or above `dir` that holds `.git`.
+fn git_work_tree(dir: &Path) -> Option<PathBuf> {
+    let dir = std::fs::canonicalize(dir).ok()?;
+    dir.ancestors()
+        .find(|d| d.join(".git").exists())
+        .map(Path::to_path_buf)
 }
 
 /// kustomize's `-o DIR`: one file per resource, `<group_version_kind>_<name>.yaml` in
