@@ -84,12 +84,12 @@ impl Namespace<'_> {
         Ok(())
     }
 
-    /// kustomize's bare namespace filter on the resources `select` picks: no previous ids
-    /// stored, no conflict check (the ValueAddTransformer uses it).
+    /// kustomize's bare namespace filter on the resources at the positions `select` picks:
+    /// no previous ids stored, no conflict check (the ValueAddTransformer uses it).
     pub fn apply_selected(
         &self,
         m: &mut ResMap,
-        select: impl Fn(&crate::resource::Resource) -> bool,
+        select: impl Fn(usize) -> bool,
     ) -> Result<(), TransformError> {
         self.run(m, &select, false)
     }
@@ -97,12 +97,12 @@ impl Namespace<'_> {
     fn run(
         &self,
         m: &mut ResMap,
-        select: &dyn Fn(&crate::resource::Resource) -> bool,
+        select: &dyn Fn(usize) -> bool,
         store_previous_id: bool,
     ) -> Result<(), TransformError> {
         let meta_ns = FieldSpec::new(Default::default(), "metadata/namespace", true);
-        for r in m.resources_mut() {
-            if !select(r) {
+        for (i, r) in m.resources_mut().iter_mut().enumerate() {
+            if !select(i) {
                 continue;
             }
             if store_previous_id {

@@ -146,9 +146,7 @@ pub fn apply(m: &mut ResMap, p: &Patch, schema: &Schema) -> Result<(), Transform
                 let Some(doc) = docs.first() else {
                     return Ok(());
                 };
-                let hits: Vec<usize> = (0..m.len())
-                    .filter(|&i| m.get(i).is_some_and(|r| sel.matches(r)))
-                    .collect();
+                let hits = sel.select(m).map_err(|e| TransformError::config(NAME, e))?;
                 let mut deleted = Vec::new();
                 for i in hits {
                     if merge_at(m, i, doc, schema, p.options, true)? {
@@ -209,11 +207,11 @@ pub fn apply_json(
     store_previous_id: bool,
     transformer: &'static str,
 ) -> Result<(), TransformError> {
-    for i in 0..m.len() {
+    let hits = sel
+        .select(m)
+        .map_err(|e| TransformError::config(transformer, e))?;
+    for i in hits {
         let Some(r) = m.get_mut(i) else { continue };
-        if !sel.matches(r) {
-            continue;
-        }
         if store_previous_id {
             r.store_previous_id();
         }

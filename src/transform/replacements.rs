@@ -441,8 +441,9 @@ struct Matchers {
     select_id: ResId,
     select_labels: LabelSelector,
     select_annotations: LabelSelector,
-    /// Rejects with a label or annotation selector.
-    reject_meta: Vec<(LabelSelector, LabelSelector)>,
+    /// Rejects with a label or annotation selector (parsed, as in kustomize, only once a
+    /// resource is selected: a malformed one is an error then).
+    reject_meta: Vec<(Result<LabelSelector, String>, Result<LabelSelector, String>)>,
     /// Rejects with a non-empty id.
     reject_ids: Vec<ResId>,
     /// Some label or annotation selector is set (else the maps are not looked at).
@@ -460,8 +461,8 @@ impl Matchers {
         for r in t.reject.iter().flatten() {
             if !r.annotation_selector.is_empty() || !r.label_selector.is_empty() {
                 reject_meta.push((
-                    LabelSelector::parse(&r.label_selector)?,
-                    LabelSelector::parse(&r.annotation_selector)?,
+                    LabelSelector::parse(&r.label_selector),
+                    LabelSelector::parse(&r.annotation_selector),
                 ));
             }
             let id = sel_id(r);
@@ -482,28 +483,28 @@ impl Matchers {
         })
     }
 
-    fn matches(&self, r: &Resource) -> bool {
+    fn matches(&self, r: &Resource) -> Result<bool, String> {
         if self.meta {
             let (labels, annotations) = (r.labels(), r.annotations());
             if !(self.select_annotations.matches(&annotations)
                 && self.select_labels.matches(&labels))
             {
-                return false;
+                return Ok(false);
             }
-            if self
-                .reject_meta
-                .iter()
-                .any(|(l, a)| a.matches(&annotations) && l.matches(&labels))
-            {
-                return false;
+            for (l, a) in &self.reject_meta {
+                let a = a.as_ref().map_err(Clone::clone)?.matches(&annotations);
+                let l = l.as_ref().map_err(Clone::clone)?.matches(&labels);
+                if a && l {
+                    return Ok(false);
+                }
             }
         }
         let ids = res_ids(r);
-        ids.iter().any(|id| id_selected(id, &self.select_id))
+        Ok(ids.iter().any(|id| id_selected(id, &self.select_id))
             && !self
                 .reject_ids
                 .iter()
-                .any(|rej| ids.iter().any(|id| id_selected(id, rej)))
+                .any(|rej| ids.iter().any(|id| id_selected(id, rej))))
     }
 }
 
@@ -524,7 +525,10 @@ fn apply_target(
     let matchers = Matchers::new(t, select).map_err(|e| TransformError::config(NAME, e))?;
     for i in 0..m.len() {
         let Some(r) = m.get_mut(i) else { continue };
-        if !matchers.matches(r) {
+        if !matchers
+            .matches(r)
+            .map_err(|e| TransformError::config(NAME, e))?
+        {
             continue;
         }
         copy_value(r, i, value, t).map_err(|e| TransformError::on(NAME, r, e))?;

@@ -23,6 +23,11 @@ pub struct Target {
 /// Applies the value to every target.
 pub fn apply(m: &mut ResMap, value: &str, targets: &[Target]) -> Result<(), TransformError> {
     for t in targets {
+        let selected = match &t.selector {
+            Some(s) => Some(s.select(m).map_err(|e| TransformError::config(NAME, e))?),
+            None => None,
+        };
+        let is_selected = |i: usize| selected.as_ref().is_none_or(|s| s.contains(&i));
         if t.field_path == "metadata/namespace" {
             // kustomize runs its namespace filter (no field specs) on the selected resources.
             let ns = Namespace {
@@ -31,15 +36,15 @@ pub fn apply(m: &mut ResMap, value: &str, targets: &[Target]) -> Result<(), Tran
                 unset_only: false,
                 subjects: Default::default(),
             };
-            ns.apply_selected(m, |r| t.selector.as_ref().is_none_or(|s| s.matches(r)))?;
+            ns.apply_selected(m, is_selected)?;
             continue;
         }
         let fields = split_escaped(&t.field_path);
         for i in 0..m.len() {
-            let Some(r) = m.get_mut(i) else { continue };
-            if t.selector.as_ref().is_some_and(|s| !s.matches(r)) {
+            if !is_selected(i) {
                 continue;
             }
+            let Some(r) = m.get_mut(i) else { continue };
             let node = match lookup_create(r.obj_mut(), &fields) {
                 Ok(n) => n,
                 Err(e) => return Err(TransformError::on(NAME, r, e)),
