@@ -87,9 +87,7 @@ pub fn generate(
             kind.name().to_lowercase()
         )));
     }
-    let behavior = Behavior::parse(&args.behavior).ok_or_else(|| {
-        GenerateError::Invalid(format!("unknown generator behavior {:?}", args.behavior))
-    })?;
+    let behavior = Behavior::parse(&args.behavior);
     let pairs = load_pairs(args, ldr)?;
     let mut obj = Map::new();
     obj.insert("apiVersion".into(), Value::String("v1".into()));

@@ -15,6 +15,32 @@ use serde_json::Value;
 
 use crate::yaml;
 
+/// An integer field. The kustomization goes through sigs.k8s.io/yaml, which turns a YAML
+/// float into an integer where the Go field is one, when the float is integral (`1e1`,
+/// `3.0`); `2.5` stays an error, null is zero.
+fn integral<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let v = Value::deserialize(d)?;
+    match &v {
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() < 9.2e18)
+                    .map(|f| f as i64)
+            })
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "cannot unmarshal number {n} into an integer field"
+                ))
+            }),
+        // encoding/json leaves a field alone for null.
+        Value::Null => Ok(0),
+        other => Err(serde::de::Error::custom(format!(
+            "invalid type: {other}, expected an integer"
+        ))),
+    }
+}
+
 /// File names kustomize looks for, in its order.
 pub const FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
@@ -170,7 +196,7 @@ pub struct Image {
 pub struct Replica {
     #[serde(default)]
     pub name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "integral")]
     pub count: i64,
 }
 
@@ -252,7 +278,7 @@ pub struct ReplacementTarget {
 pub struct FieldOptions {
     #[serde(default)]
     pub delimiter: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "integral")]
     pub index: i64,
     #[serde(default)]
     pub encoding: String,

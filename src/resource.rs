@@ -195,12 +195,13 @@ pub enum Behavior {
 }
 
 impl Behavior {
-    pub fn parse(s: &str) -> Option<Behavior> {
+    /// kustomize's `NewGenerationBehavior`: any other word is "unspecified", which acts as
+    /// `create` (a resource with that id must not exist yet).
+    pub fn parse(s: &str) -> Behavior {
         match s {
-            "" | "create" => Some(Behavior::Create),
-            "replace" => Some(Behavior::Replace),
-            "merge" => Some(Behavior::Merge),
-            _ => None,
+            "replace" => Behavior::Replace,
+            "merge" => Behavior::Merge,
+            _ => Behavior::Create,
         }
     }
 }

@@ -255,11 +255,7 @@ impl Resource {
             None
         } else {
             Some(Generated {
-                // An unknown behavior is kustomize's "unspecified", which acts as create.
-                behavior: behavior
-                    .as_deref()
-                    .and_then(Behavior::parse)
-                    .unwrap_or_default(),
+                behavior: behavior.as_deref().map(Behavior::parse).unwrap_or_default(),
                 needs_hash: needs_hash.as_deref() == Some(ENABLED),
             })
         };

@@ -5,8 +5,23 @@ use serde_json::Value;
 use crate::fieldspec::{walk, Create, FieldSpec};
 use crate::kustomization::Replica;
 use crate::resource::ResMap;
+use crate::yaml::resolve::{resolve_plain, Resolved};
+use crate::yaml::Dialect;
 
 use super::TransformError;
+
+/// The new count. kyaml keeps a quoted scalar's style when it sets a value, so a count
+/// written as a quoted string (`replicas: "3"`) stays a string. A string that would read
+/// as a number without quotes must have been quoted; a plain word like `abc` is taken as
+/// unquoted (the document model no longer knows).
+fn count_like(old: &Value, count: i64) -> Value {
+    match old {
+        Value::String(s) if resolve_plain(s, Dialect::V3) != Resolved::Str => {
+            Value::String(count.to_string())
+        }
+        _ => Value::from(count),
+    }
+}
 
 /// kustomize's `ReplicaCountTransformer`: matches by any id (current or previous) so a
 /// renamed Deployment is still found by its original name; no match at all is an error.
@@ -25,7 +40,7 @@ pub fn apply(m: &mut ResMap, replica: &Replica, specs: &[FieldSpec]) -> Result<(
                 continue;
             }
             if let Err(e) = walk(r.obj_mut(), spec, Create::Int, &mut |node| {
-                *node = Value::from(replica.count);
+                *node = count_like(node, replica.count);
                 Ok(())
             }) {
                 return Err(TransformError::on(
