@@ -89,6 +89,23 @@ pub fn generate(
     }
     let behavior = Behavior::parse(&args.behavior);
     let pairs = load_pairs(args, ldr)?;
+    // kustomize writes the keys as new untagged nodes; one that reads as a non-string
+    // makes the resource unprintable for it.
+    let option_keys = options.into_iter().flat_map(|o| {
+        [("labels", &o.labels), ("annotations", &o.annotations)]
+            .into_iter()
+            .flat_map(|(f, m)| m.iter().flatten().map(move |(k, _)| (f, k)))
+    });
+    if let Some((field, key)) = pairs
+        .iter()
+        .map(|(k, _)| ("data", k))
+        .chain(option_keys)
+        .find(|(_, k)| crate::transform::key_reads_as_non_string(k))
+    {
+        return Err(GenerateError::Invalid(
+            crate::transform::non_string_key_error(field, key),
+        ));
+    }
     let mut obj = Map::new();
     obj.insert("apiVersion".into(), Value::String("v1".into()));
     obj.insert("kind".into(), Value::String(kind.name().into()));

@@ -351,16 +351,59 @@ pub enum KustomizationError {
     Fields(String),
 }
 
+/// The string maps of the schema (`map[string]string` in Go).
+const STRING_MAPS: [&str; 6] = [
+    "commonLabels",
+    "commonAnnotations",
+    "labels",
+    "annotations",
+    "pairs",
+    "openapi",
+];
+
+/// kustomize decodes the kustomization with Go's encoding/json, where null means the zero
+/// value: a struct field or a list is left unset, a string map's entry and a list's string
+/// element are empty strings. serde would reject the nulls, so they are rewritten first.
+fn null_is_zero(v: &mut Value, string_map: bool) {
+    match v {
+        Value::Object(m) => {
+            if string_map {
+                for x in m.values_mut() {
+                    if x.is_null() {
+                        *x = Value::String(String::new());
+                    }
+                }
+                return;
+            }
+            m.retain(|_, x| !x.is_null());
+            for (k, x) in m.iter_mut() {
+                null_is_zero(x, x.is_object() && STRING_MAPS.contains(&k.as_str()));
+            }
+        }
+        Value::Array(a) => {
+            for x in a.iter_mut() {
+                if x.is_null() {
+                    *x = Value::String(String::new());
+                } else {
+                    null_is_zero(x, false);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 impl Kustomization {
     /// Parses a kustomization file's bytes (BOM, CRLF and UTF-16 accepted).
     pub fn parse(bytes: &[u8]) -> Result<Kustomization, KustomizationError> {
         let value = yaml::read_document(bytes, yaml::Dialect::V2, yaml::Limits::default())
             .map_err(KustomizationError::Yaml)?
             .unwrap_or(Value::Null);
-        let value = match value {
+        let mut value = match value {
             Value::Null => Value::Object(Default::default()),
             v => v,
         };
+        null_is_zero(&mut value, false);
         let k: Kustomization = serde_json::from_value(value).map_err(|e| {
             // serde lists every accepted spelling (aliases included); the field name is
             // what helps.

@@ -194,6 +194,7 @@ pub fn build(fs: Arc<dyn FileSystem>, dir: &Path, opts: &Options) -> Result<ResM
     let transformations = target.k.build_metadata_has("transformerAnnotations");
     write_origin_annotations(&mut m, origins, transformations);
     clean_annotations(&mut m, origins, transformations);
+    check_annotation_keys(&m)?;
     Ok(m)
 }
 
@@ -296,6 +297,28 @@ fn plugin_origin(config: &Resource) -> Option<Origin> {
 /// annotation list go, even where a resource file wrote them, and so do the origin and
 /// transformations unless buildMetadata asks for them; values become strings, and an empty
 /// map is removed.
+/// kustomize rewrites every resource's `metadata.annotations` with new, untagged key nodes,
+/// so an annotation key that reads as a non-string (`"true"`, `"1"`) fails its output, even
+/// when the input quoted it.
+fn check_annotation_keys(m: &ResMap) -> Result<(), Error> {
+    for r in m.resources() {
+        let Some(Value::Object(a)) = r.obj().pointer("/metadata/annotations") else {
+            continue;
+        };
+        if let Some(k) = a.keys().find(|k| transform::key_reads_as_non_string(k)) {
+            let place = match r.source.line {
+                0 => format!("{} {}/{}", r.source.file, r.kind(), r.name()),
+                line => format!("{}:{line} {}/{}", r.source.file, r.kind(), r.name()),
+            };
+            return Err(Error::build(
+                place,
+                transform::non_string_key_error("metadata.annotations", k),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn clean_annotations(m: &mut ResMap, origins: bool, transformations: bool) {
     let dropped = |k: &str| {
         // Cheap test first: every dropped key starts with one of these.

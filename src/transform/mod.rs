@@ -108,6 +108,9 @@ pub fn set_entries(
         let res = walk_with_path(r.obj_mut(), spec, Create::Map, &mut |node, path| {
             for (i, (k, v)) in pairs.iter().enumerate() {
                 let had = node.as_object().is_some_and(|m| m.contains_key(k));
+                if !had && key_reads_as_non_string(k) {
+                    return Err(non_string_key_error(&spec.path, k));
+                }
                 set_map_entry(node, k, v)?;
                 let place = pointer(path, Some(k));
                 if had {
@@ -129,6 +132,24 @@ pub fn set_entries(
         r.share_node(places);
     }
     Ok(())
+}
+
+/// Whether a map key kustomize writes as a new, untagged YAML node reads back as something
+/// other than a string (`1`, `true`, `null`, `1.5`, `2001-12-14`). kustomize cannot turn
+/// such a map into JSON and fails; this is the check that lets rustomize fail with it.
+pub fn key_reads_as_non_string(key: &str) -> bool {
+    use crate::yaml::resolve::{resolve_plain, Resolved};
+    !matches!(
+        resolve_plain(key, crate::yaml::Dialect::V3),
+        Resolved::Str | Resolved::Merge
+    )
+}
+
+/// The error for such a key, in kustomize's words.
+pub fn non_string_key_error(field: &str, key: &str) -> String {
+    format!(
+        "{field} key {key:?} reads as a YAML non-string where kustomize writes it: json: unsupported type: map[interface {{}}]interface {{}}"
+    )
 }
 
 /// The text of a scalar as kustomize's string-valued setters see it.
