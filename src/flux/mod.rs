@@ -13,6 +13,25 @@
 //!
 //! The rewritten kustomization never touches the disk: [`FluxFs`] shows it in place of the
 //! file on disk.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use rustomize::flux::{self, FluxKustomization, FluxOptions};
+//! use rustomize::fs::MemFs;
+//!
+//! // A directory without a kustomization: Flux lists its manifests.
+//! let mut fs = MemFs::new();
+//! fs.add("/repo/app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\ndata:\n  env: ${env:=dev}\n");
+//! let ks = FluxKustomization::parse(
+//!     b"apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: app, namespace: flux-system}\nspec:\n  targetNamespace: prod\n  postBuild:\n    substitute: {env: production}\n",
+//!     "ks.yaml".as_ref(),
+//! ).unwrap();
+//! let out = flux::render(Arc::new(fs), "/repo/app".as_ref(), &ks, &[], &FluxOptions::new("/repo")).unwrap();
+//! assert_eq!(
+//!     String::from_utf8(out).unwrap(),
+//!     "apiVersion: v1\ndata:\n  env: production\nkind: ConfigMap\nmetadata:\n  name: cfg\n  namespace: prod\n"
+//! );
+//! ```
 
 pub mod envsubst;
 mod generate;
