@@ -505,6 +505,16 @@ mod tests {
         assert!(LabelSelector::parse("a in b").is_err());
     }
 
+    proptest::proptest! {
+        /// Any text parses or fails without a panic, and a parsed selector can match.
+        #[test]
+        fn any_text_is_handled(text in "[a-c0-9 =!(),<>._/-]{0,30}|(in|notin| |a|,|\\(|\\))*") {
+            if let Ok(s) = LabelSelector::parse(&text) {
+                let _ = s.matches(&labels(json!({"a": "1", "b": ""})));
+            }
+        }
+    }
+
     #[test]
     fn empty_places_in_value_sets_are_the_empty_value() {
         let empty = labels(json!({"app": ""}));
