@@ -360,6 +360,8 @@ fn read_first_document(
                 let empty = span.start.index() == span.end.index() && style == ScalarStyle::Plain;
                 let text = if empty {
                     String::new()
+                } else if style == ScalarStyle::Folded && b.dialect == Dialect::V3 {
+                    folded_round_trip(value.into_owned())
                 } else {
                     value.into_owned()
                 };
@@ -611,6 +613,67 @@ impl Builder<'_> {
 }
 
 /// The value of one scalar, by tag and style (go-yaml v3's `decoder.scalar`).
+/// What a folded (`>`) scalar holds after kustomize has written it back out in folded style
+/// with go-yaml v3 and read it again (it does so with every resource and patch it reads).
+///
+/// A folded scalar needs a blank line wherever a line break must survive folding, and
+/// go-yaml's writer decides whether to add one by looking at the start of the *value*
+/// instead of at the next line. So when the value starts with a non-blank character, a
+/// break before a more-indented line (or before kept trailing breaks) gains a `\n`; when it
+/// starts with a blank, breaks between two lines that do not start with a blank lose one
+/// (a single break becomes a space). Breaks after a line that starts with a blank are
+/// written right either way. Values go-yaml would not write in a block style (a space
+/// before a break or at the end, control characters) are left alone.
+fn folded_round_trip(v: String) -> String {
+    let blank = |c: u8| c == b' ' || c == b'\t';
+    let b = v.as_bytes();
+    let Some(&first) = b.iter().find(|&&c| c != b'\n') else {
+        return v;
+    };
+    let block_allowed = !v.ends_with(' ')
+        && !v.contains(" \n")
+        && !v
+            .chars()
+            .any(|c| (c.is_control() && c != '\n' && c != '\t') || c == '\u{feff}');
+    if !block_allowed {
+        return v;
+    }
+    let first_blank = blank(first);
+    let mut out = String::with_capacity(v.len() + 8);
+    let mut line_start = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'\n' {
+            i += 1;
+            continue;
+        }
+        let run_end = b[i..]
+            .iter()
+            .position(|&c| c != b'\n')
+            .map_or(b.len(), |n| i + n);
+        let breaks = run_end - i;
+        out.push_str(&v[line_start..i]);
+        // The line before the run (none at the start of the value) and the one after.
+        let after_plain_line = i > line_start && !blank(b[line_start]);
+        let written = match b.get(run_end) {
+            _ if !after_plain_line => breaks,
+            Some(&next) if !first_blank => breaks + usize::from(blank(next)),
+            Some(&next) if blank(next) => breaks,
+            Some(_) => breaks - 1,
+            None if !first_blank && breaks >= 2 => breaks + 1,
+            None => breaks,
+        };
+        if written == 0 {
+            out.push(' ');
+        }
+        out.extend(std::iter::repeat_n('\n', written));
+        i = run_end;
+        line_start = run_end;
+    }
+    out.push_str(&v[line_start..]);
+    out
+}
+
 fn scalar_value(
     text: &str,
     tag: Option<&str>,
