@@ -132,6 +132,14 @@ fn merge_at(
 /// kustomize's `PatchTransformer` for one entry.
 pub fn apply(m: &mut ResMap, p: &Patch, schema: &Schema) -> Result<(), TransformError> {
     match &p.body {
+        // A patch with no documents is no strategic merge for kustomize (its list of them
+        // is nil), so it runs as a JSON patch with no operations, which needs a target.
+        PatchBody::Strategic(docs) if docs.is_empty() && p.target.is_none() => {
+            Err(TransformError::config(
+                NAME,
+                format!("must specify a target for JSON patch {}", p.source),
+            ))
+        }
         PatchBody::Strategic(docs) => {
             if let Some(sel) = &p.target {
                 if docs.len() > 1 {
@@ -229,6 +237,22 @@ pub fn apply_json(
                 r,
                 format!("JSON patch failed: {e}"),
             ));
+        }
+        // kustomize reads the patched object back as a resource, which needs both.
+        let present = |p: &str| {
+            r.obj()
+                .pointer(p)
+                .and_then(Value::as_str)
+                .is_some_and(|s| !s.is_empty())
+        };
+        for (pointer, what) in [("/kind", "kind"), ("/metadata/name", "metadata.name")] {
+            if !present(pointer) {
+                return Err(TransformError::on(
+                    transformer,
+                    r,
+                    format!("missing {what} in object after the JSON patch"),
+                ));
+            }
         }
     }
     m.reindex();
