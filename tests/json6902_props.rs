@@ -5,7 +5,7 @@
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
-use rustomize::transform::patches::parse_json_patch;
+use rustomize::patch::json6902::JsonPatch;
 
 fn leaf() -> impl Strategy<Value = Value> {
     prop_oneof![
@@ -46,8 +46,8 @@ proptest! {
             {"op": "add", "path": path, "value": v},
             {"op": "test", "path": path, "value": v},
         ]);
-        let patch = parse_json_patch(&ops.to_string()).unwrap();
-        prop_assert!(json_patch::patch(&mut doc, &patch).is_ok());
+        let patch = JsonPatch::parse(&ops.to_string()).unwrap();
+        prop_assert!(patch.apply(&mut doc).is_ok());
         prop_assert_eq!(doc.pointer(&path), Some(&v));
     }
 
@@ -60,8 +60,8 @@ proptest! {
             "- op: add\n  path: /spec/fresh\n  value: {}\n- op: remove\n  path: /spec/fresh\n",
             serde_json::to_string(&v).unwrap()
         );
-        let patch = parse_json_patch(&text).unwrap();
-        prop_assert!(json_patch::patch(&mut doc, &patch).is_ok());
+        let patch = JsonPatch::parse(&text).unwrap();
+        prop_assert!(patch.apply(&mut doc).is_ok());
         prop_assert_eq!(doc, original);
     }
 }

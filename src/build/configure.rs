@@ -8,7 +8,7 @@ use super::*;
 pub(super) struct LoadedPatches {
     pub(super) sm_docs: Vec<Value>,
     pub(super) patches: Vec<Patch>,
-    pub(super) json6902: Vec<(json_patch::Patch, Selector)>,
+    pub(super) json6902: Vec<(crate::patch::json6902::JsonPatch, Selector)>,
     /// `transformers:` plugins (with their configuration resource), run after the
     /// built-in ones.
     pub(super) plugins: Vec<(plugins::TransformerPlugin, Resource)>,
@@ -52,7 +52,7 @@ impl Target<'_> {
     /// Parses a patch body as strategic-merge documents or JSON 6902 (exactly one must work).
     pub(super) fn parse_patch(&self, text: &str, source: &str) -> Result<PatchBody, Error> {
         let sm = resources_from_bytes(text.as_bytes(), &self.file);
-        let json = transform::patches::parse_json_patch(text);
+        let json = crate::patch::json6902::JsonPatch::parse(text);
         match (sm, json) {
             (Ok(_), Ok(_)) => Err(self.err(format!(
                 "illegally qualifies as both an SM and JSON patch: {source}"
@@ -117,9 +117,9 @@ impl Target<'_> {
                 }
                 _ => self.patch_text(&p.patch, &p.path)?,
             };
-            let ops = transform::patches::parse_json_patch(&text)
+            let ops = crate::patch::json6902::JsonPatch::parse(&text)
                 .map_err(|e| self.err(format!("decoding {source}: {e}")))?;
-            if ops.0.is_empty() {
+            if ops.operations().is_empty() {
                 return Err(self.err(format!("patch appears to be empty; {source}")));
             }
             json6902.push((
@@ -243,7 +243,7 @@ impl Target<'_> {
                     .selector(target)?
                     .ok_or_else(|| self.err("must specify a target for JSON patch"))?;
                 let (text, source) = self.patch_text(json_op, path)?;
-                let ops = transform::patches::parse_json_patch(&text)
+                let ops = crate::patch::json6902::JsonPatch::parse(&text)
                     .map_err(|e| self.err(format!("decoding {source}: {e}")))?;
                 transform::patches::apply_json(m, &ops, &sel, false, "PatchJson6902Transformer")
             }

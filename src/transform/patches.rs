@@ -1,14 +1,15 @@
 //! `patches:`, `patchesStrategicMerge:` and `patchesJson6902:`.
 //!
 //! A patch body is either strategic-merge documents (Kubernetes objects, merged by
-//! [`crate::patch::smp`]) or a JSON 6902 operation list (applied with the `json-patch`
-//! crate to the object as JSON). Without a `target:`, each strategic-merge document finds
+//! [`crate::patch::smp`]) or a JSON 6902 operation list (applied to the object as JSON by
+//! [`crate::patch::json6902`]). Without a `target:`, each strategic-merge document finds
 //! its resource by id (current or any previous one; exactly one must match). With a
 //! target, the selector picks the resources ([`crate::selector`]). A strategic merge that
 //! deletes the resource removes it from the map.
 
 use serde_json::Value;
 
+use crate::patch::json6902::JsonPatch;
 use crate::patch::smp::{self, ApplyOptions, Outcome};
 use crate::resource::{Gvk, Keep, ResId, ResMap};
 use crate::schema::Schema;
@@ -22,7 +23,7 @@ pub enum PatchBody {
     /// Strategic-merge documents, in file order.
     Strategic(Vec<Value>),
     /// JSON 6902 operations.
-    Json(json_patch::Patch),
+    Json(JsonPatch),
 }
 
 /// One `patches:` entry (or its legacy equivalents), ready to apply.
@@ -35,31 +36,6 @@ pub struct Patch {
     pub source: String,
     /// JSON patches from `patches:` remember the old id; `patchesJson6902` does not.
     pub store_previous_id: bool,
-}
-
-/// Parses a JSON 6902 body: JSON text when it starts with `[`, else YAML (read the way
-/// kustomize's `YAMLToJSON` reads it).
-pub fn parse_json_patch(text: &str) -> Result<json_patch::Patch, String> {
-    if text.is_empty() {
-        return Err("empty json patch operations".into());
-    }
-    let value: Value = if text.starts_with('[') {
-        serde_json::from_str(text).map_err(|e| e.to_string())?
-    } else {
-        crate::yaml::read_document(
-            text.as_bytes(),
-            crate::yaml::Dialect::V2,
-            Default::default(),
-        )
-        .map_err(|e| e.to_string())?
-        .unwrap_or(Value::Null)
-    };
-    let value = if value.is_null() {
-        Value::Array(Vec::new())
-    } else {
-        value
-    };
-    serde_json::from_value(value).map_err(|e| format!("invalid JSON patch: {e}"))
 }
 
 fn id_of(v: &Value) -> ResId {
@@ -210,7 +186,7 @@ pub fn apply_strategic_merge(
 /// JSON 6902 on every selected resource (`patches:` and `patchesJson6902:`).
 pub fn apply_json(
     m: &mut ResMap,
-    ops: &json_patch::Patch,
+    ops: &JsonPatch,
     sel: &Selector,
     store_previous_id: bool,
     transformer: &'static str,
@@ -227,7 +203,7 @@ pub fn apply_json(
         // transformers put the internal ones back afterwards (PatchTransformer.go,
         // PatchJson6902Transformer.go), not the origin.
         let res = r
-            .with_bookkeeping(Keep::Internal, |obj| apply_json_ops(obj, ops))
+            .with_bookkeeping(Keep::Internal, |obj| ops.apply(obj))
             .map_err(|e| TransformError::on(transformer, r, e))?;
         // kustomize patches the object as JSON and reads it back: every node is new.
         r.rebuilt("");
@@ -259,40 +235,6 @@ pub fn apply_json(
     Ok(())
 }
 
-/// JSON 6902 as kustomize's json-patch library (evanphx v4) applies it: like RFC 6902,
-/// except that `replace` of a missing key in an object sets it (corpus kubeflow-example
-/// replaces `/subjects/0/namespace` where there is none).
-pub fn apply_json_ops(
-    doc: &mut Value,
-    ops: &json_patch::Patch,
-) -> Result<(), json_patch::PatchError> {
-    for op in &ops.0 {
-        let op = match op {
-            json_patch::PatchOperation::Replace(r) => {
-                let path = r.path.to_string();
-                let missing_key = match path.rsplit_once('/') {
-                    Some((parent, key)) => {
-                        let key = key.replace("~1", "/").replace("~0", "~");
-                        matches!(doc.pointer(parent), Some(Value::Object(m)) if !m.contains_key(&key))
-                    }
-                    None => false,
-                };
-                if missing_key {
-                    json_patch::PatchOperation::Add(json_patch::AddOperation {
-                        path: r.path.clone(),
-                        value: r.value.clone(),
-                    })
-                } else {
-                    op.clone()
-                }
-            }
-            other => other.clone(),
-        };
-        json_patch::patch(doc, std::slice::from_ref(&op))?;
-    }
-    Ok(())
-}
-
 fn remove_positions(m: &mut ResMap, positions: &[usize]) {
     if positions.is_empty() {
         return;
@@ -303,24 +245,4 @@ fn remove_positions(m: &mut ResMap, positions: &[usize]) {
         i += 1;
         keep
     });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn replace_of_a_missing_key_adds_it() {
-        let mut doc = json!({"subjects": [{"kind": "ServiceAccount", "name": "argo"}]});
-        let ops = parse_json_patch(
-            r#"[{"op": "replace", "path": "/subjects/0/namespace", "value": "kubeflow"}]"#,
-        )
-        .unwrap();
-        apply_json_ops(&mut doc, &ops).unwrap();
-        assert_eq!(doc["subjects"][0]["namespace"], "kubeflow");
-        let ops =
-            parse_json_patch(r#"[{"op": "replace", "path": "/missing/x", "value": 1}]"#).unwrap();
-        assert!(apply_json_ops(&mut doc, &ops).is_err());
-    }
 }
