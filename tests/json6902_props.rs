@@ -1,6 +1,6 @@
 //! JSON 6902 laws on the document model, through the same parser the `patches:` field
 //! uses: a `test` of a value just `add`ed passes, and `add` then `remove` of a new key
-//! gives the document back.
+//! gives the document back; any operations on any document apply or fail without a panic.
 
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
@@ -63,5 +63,50 @@ proptest! {
         let patch = JsonPatch::parse(&text).unwrap();
         prop_assert!(patch.apply(&mut doc).is_ok());
         prop_assert_eq!(doc, original);
+    }
+}
+
+fn op() -> impl Strategy<Value = Value> {
+    let path = prop_oneof![
+        Just(String::new()),
+        "(/[a-z0-9~+-]{0,3}){1,4}",
+        "[a-z]{1,3}(/[a-z0-9-]{0,2}){0,2}",
+    ];
+    (
+        prop_oneof![
+            Just("add"),
+            Just("remove"),
+            Just("replace"),
+            Just("move"),
+            Just("copy"),
+            Just("test"),
+            Just("other")
+        ],
+        path.clone(),
+        prop::option::of(path),
+        prop::option::of(value()),
+    )
+        .prop_map(|(op, path, from, v)| {
+            let mut m = Map::new();
+            m.insert("op".into(), json!(op));
+            m.insert("path".into(), json!(path));
+            if let Some(f) = from {
+                m.insert("from".into(), json!(f));
+            }
+            if let Some(v) = v {
+                m.insert("value".into(), v);
+            }
+            Value::Object(m)
+        })
+}
+
+proptest! {
+    /// Any operations on any document end in a result or an error, never a panic.
+    #[test]
+    fn any_patch_applies_or_fails(doc in value(), ops in prop::collection::vec(op(), 0..6)) {
+        let mut doc = resource(doc);
+        if let Ok(patch) = JsonPatch::parse(&Value::Array(ops).to_string()) {
+            let _ = patch.apply(&mut doc);
+        }
     }
 }
