@@ -233,6 +233,8 @@ enum Frame {
         merges: Vec<Value>,
         /// Anchor id (0: none).
         anchor: usize,
+        /// Written in flow style (`{a: 1}`).
+        flow: bool,
     },
     Seq {
         items: Vec<Value>,
@@ -358,6 +360,20 @@ fn read_first_document(
                 // granit-parser reports a missing value (`key:`) as a plain `~` with an empty
                 // span; go-yaml's node has the empty text, which kustomize sometimes sees.
                 let empty = span.start.index() == span.end.index() && style == ScalarStyle::Plain;
+                // A missing value in a flow mapping (`{a: }`, `{a}`) is an empty string for
+                // kustomize, unlike a missing block value, which is null.
+                let flow_value = matches!(
+                    b.stack.last(),
+                    Some(Frame::Map {
+                        flow: true,
+                        key: Some(_),
+                        ..
+                    })
+                );
+                if empty && tag.is_none() && flow_value && b.dialect == Dialect::V3 {
+                    b.scalar(String::new(), None, ScalarStyle::DoubleQuoted, anchor, mark)?;
+                    continue;
+                }
                 let text = if empty {
                     String::new()
                 } else if style == ScalarStyle::Folded && b.dialect == Dialect::V3 {
@@ -376,7 +392,7 @@ fn read_first_document(
                     mark,
                 )?;
             }
-            Event::MappingStart(_, anchor, _) => {
+            Event::MappingStart(structure, anchor, _) => {
                 b.push(
                     Frame::Map {
                         map: Map::new(),
@@ -384,6 +400,7 @@ fn read_first_document(
                         merge_key: false,
                         merges: Vec::new(),
                         anchor,
+                        flow: structure == granit_parser::StructureStyle::Flow,
                     },
                     mark,
                 )?;
