@@ -408,6 +408,17 @@ impl Resource {
 
     /// What kyaml's merge walk does to entries written `key:`: they disappear (those still
     /// null where they were read).
+    /// kustomize puts its internal annotations into the annotation map of every resource it
+    /// reads from a file, so a null `annotations:` there is an (empty) map from then on:
+    /// patches and replacements can add to it, and it is not printed.
+    pub fn null_annotations_to_absent(&mut self) {
+        if let Some(Value::Object(meta)) = self.obj.get_mut("metadata") {
+            if meta.get("annotations").is_some_and(Value::is_null) {
+                meta.remove("annotations");
+            }
+        }
+    }
+
     pub fn drop_empty_nulls(&mut self) {
         for p in std::mem::take(&mut self.empty_nulls) {
             let Some((parent, key)) = p.rsplit_once('/') else {

@@ -315,6 +315,7 @@ impl<'c> Target<'c> {
                         if origin.is_some() {
                             r.origin = origin.clone();
                         }
+                        r.null_annotations_to_absent();
                         acc.resmap.append(r).map_err(|e| {
                             self.err(format!("merging resources from '{path}': {e}"))
                         })?;
