@@ -547,6 +547,16 @@ impl Resource {
 }
 
 /// Turns `v` into an empty map unless it already is one, and returns the map.
+/// kyaml's `IsNilOrEmpty` on a value: null, `{}` or `[]`.
+pub fn is_nil_or_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Object(m) => m.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}
+
 pub fn ensure_object(v: &mut Value) -> &mut Map<String, Value> {
     if !v.is_object() {
         *v = Value::Object(Map::new());

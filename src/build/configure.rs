@@ -317,12 +317,7 @@ impl Target<'_> {
                 #[serde(default)]
                 targets: Vec<plugins::ValueAddTarget>,
             }
-            let v = yaml::read_document(&bytes, yaml::Dialect::V2, yaml::Limits::default())
-                .map_err(|e| Error::Yaml {
-                    file: p.clone(),
-                    source: e,
-                })?
-                .unwrap_or(Value::Null);
+            let v = config_document(&p, &bytes)?;
             let t: Targets = if v.is_null() {
                 Targets::default()
             } else {

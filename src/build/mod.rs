@@ -266,6 +266,17 @@ fn write_origin_annotations(m: &mut ResMap, origins: bool, transformations: bool
 }
 
 /// Joins origin paths the way Go's `filepath.Join` does (cleaned, relative).
+/// A configuration file (`configurations:`, `crds:`, a ValueAdd `targetFilePath`) read
+/// as kustomize reads YAML into Go values: go-yaml v2 rules, an empty file is null.
+fn config_document(file: &Path, bytes: &[u8]) -> Result<Value, Error> {
+    yaml::read_document(bytes, yaml::Dialect::V2, yaml::Limits::default())
+        .map(|v| v.unwrap_or(Value::Null))
+        .map_err(|e| Error::Yaml {
+            file: file.to_path_buf(),
+            source: e,
+        })
+}
+
 fn origin_join(base: &str, path: &str) -> String {
     let joined = crate::fs::normalize(&Path::new(base).join(path));
     let s = joined.to_string_lossy().to_string();

@@ -19,7 +19,7 @@ pub fn resources_from_bytes(bytes: &[u8], file: &Path) -> Result<Vec<Resource>, 
         .map(|d| (d.value, d.line, d.empty_nulls))
         .collect();
     while let Some((v, line, empty_nulls)) = queue.pop_front() {
-        if is_nil_or_empty(&v) {
+        if crate::resource::is_nil_or_empty(&v) {
             continue;
         }
         let at = || format!("{}:{}", name, line);
@@ -78,14 +78,4 @@ pub fn resources_from_bytes(bytes: &[u8], file: &Path) -> Result<Vec<Resource>, 
         out.push(r);
     }
     Ok(out)
-}
-
-/// kyaml's `IsNilOrEmpty`: null, `{}`, `[]`.
-pub(super) fn is_nil_or_empty(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::Object(m) => m.is_empty(),
-        Value::Array(a) => a.is_empty(),
-        _ => false,
-    }
 }

@@ -136,12 +136,7 @@ impl<'c> Target<'c> {
                     context: format!("{}: configurations", self.file.display()),
                     source: e,
                 })?;
-                let v = yaml::read_document(&bytes, yaml::Dialect::V2, yaml::Limits::default())
-                    .map_err(|e| Error::Yaml {
-                        file: p.clone(),
-                        source: e,
-                    })?
-                    .unwrap_or(Value::Null);
+                let v = config_document(&p, &bytes)?;
                 let c =
                     TransformerConfig::from_value(v).map_err(|e| Error::build(p.display(), e))?;
                 files.merge(&c).map_err(|e| Error::build(p.display(), e))?;
@@ -159,12 +154,7 @@ impl<'c> Target<'c> {
                 serde_json::from_slice(&bytes)
                     .map_err(|e| Error::build(p.display(), e.to_string()))?
             } else {
-                yaml::read_document(&bytes, yaml::Dialect::V2, yaml::Limits::default())
-                    .map_err(|e| Error::Yaml {
-                        file: p.clone(),
-                        source: e,
-                    })?
-                    .unwrap_or(Value::Null)
+                config_document(&p, &bytes)?
             };
             let c = crate::fieldspec::crds::config_from_crds(&doc).map_err(|e| {
                 Error::build(

@@ -56,6 +56,7 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
+use crate::resource::is_nil_or_empty;
 use crate::schema::{Schema, TypeRef};
 use crate::yaml::emit::format_number;
 use crate::yaml::resolve::{resolve_plain, v2_plain_is_string, Dialect, Resolved};
@@ -843,16 +844,6 @@ fn new_or_clear(v: Value) -> Walked {
         Walked::Clear
     } else {
         Walked::New(v)
-    }
-}
-
-/// kyaml's `IsNilOrEmpty` on a value: null, `{}` or `[]`.
-fn is_nil_or_empty(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::Object(m) => m.is_empty(),
-        Value::Array(a) => a.is_empty(),
-        _ => false,
     }
 }
 

@@ -59,24 +59,7 @@ impl Schema {
     /// `Value`) plus kustomize's own Kustomization types, and namespace scope from its
     /// `paths`.
     pub fn from_openapi(doc: &Value) -> Result<Schema, SchemaError> {
-        let doc = doc.as_object().ok_or(SchemaError::NotAMap)?;
-        let embedded: Value = serde_json::from_str(table::KUSTOMIZATION_SWAGGER)
-            .map_err(|e| SchemaError::Embedded(e.to_string()))?;
-        let mut defs: Vec<(&str, &Map<String, Value>)> = Vec::new();
-        collect_definitions(doc, &mut defs)?;
-        if let Some(embedded) = embedded.as_object() {
-            collect_definitions(embedded, &mut defs)?;
-        }
-        let mut builder = Builder::new(&defs);
-        builder.build()?;
-        let path_scope = find_namespaceability(doc)?;
-        Ok(Schema {
-            shapes: Cow::Owned(builder.shapes),
-            props: Cow::Owned(builder.props),
-            keys: Cow::Owned(builder.keys),
-            types: Cow::Owned(builder.types),
-            path_scope,
-        })
+        Schema::from_definitions(doc, None)
     }
 }
 
@@ -87,17 +70,21 @@ impl Schema {
     /// win on name and GVK clashes). Fixture TestCustomOpenApiFieldFromComponentWithOverlays:
     /// a custom DeploymentConfig whose template `$ref`s the built-in PodTemplateSpec.
     pub fn from_openapi_with_builtin(doc: &Value) -> Result<Schema, SchemaError> {
+        Schema::from_definitions(doc, Some(&builtin_definitions()?))
+    }
+
+    /// A schema from a custom document's definitions, `builtin`'s (when given) and the
+    /// embedded Kustomization types, collected in that order.
+    fn from_definitions(doc: &Value, builtin: Option<&Value>) -> Result<Schema, SchemaError> {
         let doc = doc.as_object().ok_or(SchemaError::NotAMap)?;
-        let builtin = builtin_definitions()?;
         let embedded: Value = serde_json::from_str(table::KUSTOMIZATION_SWAGGER)
             .map_err(|e| SchemaError::Embedded(e.to_string()))?;
         let mut defs: Vec<(&str, &Map<String, Value>)> = Vec::new();
         collect_definitions(doc, &mut defs)?;
-        if let Some(b) = builtin.as_object() {
-            collect_definitions(b, &mut defs)?;
-        }
-        if let Some(embedded) = embedded.as_object() {
-            collect_definitions(embedded, &mut defs)?;
+        for extra in [builtin, Some(&embedded)].into_iter().flatten() {
+            if let Some(m) = extra.as_object() {
+                collect_definitions(m, &mut defs)?;
+            }
         }
         let mut builder = Builder::new(&defs);
         builder.build()?;

@@ -70,22 +70,11 @@ impl Namespace<'_> {
         if self.namespace.is_empty() {
             return Ok(());
         }
-        self.run(m, &|_| true, true)?;
-        let mut seen = HashSet::new();
-        for r in m.resources() {
-            if !seen.insert(r.cur_id().key()) {
-                return Err(TransformError::on(
-                    NAME,
-                    r,
-                    "namespace transformation produces ID conflict",
-                ));
-            }
-        }
-        Ok(())
+        self.run(m, &|_| true, true)
     }
 
-    /// kustomize's bare namespace filter on the resources at the positions `select` picks:
-    /// no previous ids stored, no conflict check (the ValueAddTransformer uses it).
+    /// kustomize's bare namespace filter on the resources at the positions `select` picks,
+    /// without storing previous ids (the ValueAddTransformer uses it).
     pub fn apply_selected(
         &self,
         m: &mut ResMap,
@@ -94,6 +83,8 @@ impl Namespace<'_> {
         self.run(m, &select, false)
     }
 
+    /// Sets the namespace on the selected resources; two resources left with one id are an
+    /// error.
     fn run(
         &self,
         m: &mut ResMap,

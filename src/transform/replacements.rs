@@ -36,7 +36,7 @@ use crate::fs::Loader;
 use crate::kustomization::{
     FieldOptions, ReplacementField, ReplacementSource, ReplacementTarget, Selector,
 };
-use crate::resource::{Gvk, ResId, ResMap, Resource};
+use crate::resource::{is_nil_or_empty, Gvk, ResId, ResMap, Resource};
 use crate::selector::LabelSelector;
 use crate::yaml;
 
@@ -353,16 +353,6 @@ fn source_value(m: &ResMap, s: &ReplacementSource) -> Result<SourceValue, String
         leaf,
         live: None,
     })
-}
-
-/// kyaml's `IsNilOrEmpty`.
-fn is_nil_or_empty(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::Object(m) => m.is_empty(),
-        Value::Array(a) => a.is_empty(),
-        _ => false,
-    }
 }
 
 /// The YAML tag a scalar node carries.
