@@ -22,7 +22,7 @@ pub enum Error {
     #[error("{}", located(file, source))]
     Yaml { file: PathBuf, source: yaml::Error },
     /// A kustomization file is invalid.
-    #[error("{file}: {source}")]
+    #[error("{}: {source}", kustomization_place(file, source))]
     Kustomization {
         file: PathBuf,
         #[source]
@@ -48,6 +48,14 @@ fn located(file: &Path, e: &yaml::Error) -> String {
         (Some(l), Some(c)) => format!("{}:{l}:{c}: {}", file.display(), e.message),
         (Some(l), None) => format!("{}:{l}: {}", file.display(), e.message),
         _ => format!("{}: {}", file.display(), e.message),
+    }
+}
+
+fn kustomization_place(file: &Path, e: &KustomizationError) -> String {
+    match e.position() {
+        Some((l, Some(c))) => format!("{}:{l}:{c}", file.display()),
+        Some((l, None)) => format!("{}:{l}", file.display()),
+        None => file.display().to_string(),
     }
 }
 

@@ -191,6 +191,13 @@ pub struct Image {
     pub digest: String,
 }
 
+impl Image {
+    /// Bytes of the text this entry may write into an image field.
+    pub fn text_bytes(&self) -> usize {
+        self.new_name.len() + self.tag_suffix.len() + self.new_tag.len() + self.digest.len()
+    }
+}
+
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Replica {
@@ -343,12 +350,39 @@ pub struct GeneratorOptions {
 pub enum KustomizationError {
     #[error("invalid Kustomization: {0}")]
     Yaml(yaml::Error),
-    #[error("invalid Kustomization: {0}")]
-    Schema(String),
+    /// A field with the wrong type, an unknown or missing field: which field, what is
+    /// wrong, and where the YAML layer found it.
+    #[error("invalid Kustomization: {}{message}", field_prefix(field))]
+    Schema {
+        /// The field's path (`resources`, `patches[0].target.kind`); empty for the root.
+        field: String,
+        message: String,
+        line: Option<usize>,
+        column: Option<usize>,
+    },
     #[error("kustomization.yaml is empty")]
     Empty,
     #[error("{0}")]
     Fields(String),
+}
+
+fn field_prefix(field: &str) -> String {
+    if field.is_empty() {
+        String::new()
+    } else {
+        format!("{field}: ")
+    }
+}
+
+impl KustomizationError {
+    /// The 1-based line and column of the error in the kustomization file, where known.
+    pub fn position(&self) -> Option<(usize, Option<usize>)> {
+        match self {
+            KustomizationError::Yaml(e) => e.line.map(|l| (l, e.column)),
+            KustomizationError::Schema { line, column, .. } => line.map(|l| (l, *column)),
+            _ => None,
+        }
+    }
 }
 
 /// The string maps of the schema (`map[string]string` in Go).
@@ -403,16 +437,24 @@ impl Kustomization {
             Value::Null => Value::Object(Default::default()),
             v => v,
         };
+        if !value.is_object() {
+            // serde would read a list as the struct's fields in order.
+            let got = match &value {
+                Value::Array(_) => "a list",
+                Value::String(_) => "a string",
+                Value::Bool(_) => "a boolean",
+                _ => "a number",
+            };
+            return Err(KustomizationError::Schema {
+                field: String::new(),
+                message: format!("a kustomization must be a map, got {got}"),
+                line: Some(1),
+                column: Some(1),
+            });
+        }
         null_is_zero(&mut value, false);
-        let k: Kustomization = serde_json::from_value(value).map_err(|e| {
-            // serde lists every accepted spelling (aliases included); the field name is
-            // what helps.
-            let msg = e.to_string();
-            KustomizationError::Schema(match msg.split_once(", expected one of") {
-                Some((head, _)) => head.to_string(),
-                None => msg,
-            })
-        })?;
+        let k: Kustomization =
+            serde_path_to_error::deserialize(value).map_err(|e| schema_error(bytes, e))?;
         Ok(k)
     }
 
@@ -487,9 +529,159 @@ impl Kustomization {
     }
 }
 
+/// A schema error as a user can act on it: the field's path, what was expected and what
+/// was found (never the value itself, which may be a whole file's text), the line and
+/// column of the field, and for an unknown field the nearest known name.
+fn schema_error(
+    bytes: &[u8],
+    e: serde_path_to_error::Error<serde_json::Error>,
+) -> KustomizationError {
+    use serde_path_to_error::Segment;
+    let mut path: Vec<yaml::spans::PathSeg> = e
+        .path()
+        .iter()
+        .filter_map(|seg| match seg {
+            Segment::Map { key } => Some(yaml::spans::PathSeg::Key(key.clone())),
+            Segment::Seq { index } => Some(yaml::spans::PathSeg::Index(*index)),
+            _ => None,
+        })
+        .collect();
+    let raw = e.inner().to_string();
+    let message = if let Some(rest) = raw.strip_prefix("unknown field `") {
+        let (name, known) = rest.split_once('`').unwrap_or((rest, ""));
+        let names: Vec<&str> = known.split('`').skip(1).step_by(2).collect();
+        // serde reports the unknown key with its parent's path.
+        if path.last() != Some(&yaml::spans::PathSeg::Key(name.to_string())) {
+            path.push(yaml::spans::PathSeg::Key(name.to_string()));
+        }
+        match crate::suggest::closest(name, &names) {
+            Some(near) => format!("unknown field (did you mean '{near}'?)"),
+            None => "unknown field".to_string(),
+        }
+    } else if let Some(rest) = raw.strip_prefix("invalid type: ") {
+        let (got, expected) = rest.rsplit_once(", expected ").unwrap_or((rest, "?"));
+        format!(
+            "expected {}, got {}",
+            describe_expected(expected),
+            describe_got(got)
+        )
+    } else if let Some(rest) = raw.strip_prefix("missing field `") {
+        format!("missing field '{}'", rest.trim_end_matches('`'))
+    } else {
+        crate::suggest::excerpt(&raw, 200)
+    };
+    let field = path_text(&path);
+    let position = yaml::spans::scan(bytes)
+        .ok()
+        .and_then(|docs| docs.into_iter().next())
+        .and_then(|d| d.position_of(&path));
+    KustomizationError::Schema {
+        field,
+        message,
+        line: position.map(|p| p.0),
+        column: position.map(|p| p.1),
+    }
+}
+
+/// `patches[0].target.kind`.
+fn path_text(path: &[yaml::spans::PathSeg]) -> String {
+    let mut out = String::new();
+    for seg in path {
+        match seg {
+            yaml::spans::PathSeg::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            yaml::spans::PathSeg::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+/// serde's description of what it found (`integer \`5\``, `string "..."`) in a user's words,
+/// without the value.
+fn describe_got(got: &str) -> &'static str {
+    let kind = got.split([' ', '`', '"']).next().unwrap_or("");
+    match kind {
+        "integer" => "an integer",
+        "floating" => "a number",
+        "string" | "character" => "a string",
+        "boolean" => "a boolean",
+        "sequence" => "a list",
+        "map" => "a map",
+        "unit" | "null" => "null",
+        _ => "another kind of value",
+    }
+}
+
+/// serde's description of what a field takes, in a user's words.
+fn describe_expected(expected: &str) -> String {
+    if expected.starts_with("struct ") || expected.contains("map") {
+        "a map".into()
+    } else if expected.contains("sequence") {
+        "a list".into()
+    } else if expected.contains("string") {
+        "a string".into()
+    } else if expected.contains("integer") || expected.starts_with("i64") {
+        "an integer".into()
+    } else if expected.contains("bool") {
+        "a boolean".into()
+    } else {
+        crate::suggest::excerpt(expected, 60)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wrong_type_names_the_field_with_line_and_column() {
+        let e = Kustomization::parse(b"namePrefix: a-\nresources: 5\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid Kustomization: resources: expected a list, got an integer"
+        );
+        assert_eq!(e.position(), Some((2, Some(1))));
+        let e = Kustomization::parse(b"patches:\n- path: p.yaml\n  target:\n    kind: [a]\n")
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid Kustomization: patches[0].target.kind: expected a string, got a list"
+        );
+        assert_eq!(e.position(), Some((4, Some(5))));
+    }
+
+    #[test]
+    fn a_list_shaped_kustomization_says_so_plainly() {
+        let e = Kustomization::parse(b"- a\n- b\n").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "invalid Kustomization: a kustomization must be a map, got a list"
+        );
+    }
+
+    #[test]
+    fn errors_never_echo_the_file() {
+        let text = format!("{}\n", "root:x:0:0:root:/root:/bin/bash ".repeat(40));
+        let e = Kustomization::parse(text.as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("root:x:0:0"), "{e}");
+        assert!(e.len() < 200, "{e}");
+    }
+
+    #[test]
+    fn unknown_field_suggests_the_nearest_name() {
+        let e = Kustomization::parse(b"resources: []\npatchs: []\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid Kustomization: patchs: unknown field (did you mean 'patches'?)"
+        );
+        assert_eq!(e.position(), Some((2, Some(1))));
+    }
 
     #[test]
     fn unknown_fields_are_errors() {

@@ -20,6 +20,7 @@
 //! );
 //! ```
 
+pub mod budget;
 pub mod build;
 pub mod error;
 pub mod fieldspec;
@@ -35,6 +36,7 @@ pub mod resource;
 pub mod schema;
 pub mod selector;
 pub mod setters;
+pub mod suggest;
 pub mod transform;
 pub mod yaml;
 

@@ -42,6 +42,36 @@ pub fn map<T: Sync, R: Send>(items: &[T], parallel: bool, f: impl Fn(&T) -> R + 
         .collect()
 }
 
+/// Runs `f` on a new thread with a stack of `bytes` (reserved, not committed: pages are
+/// used only as deep as the recursion goes) and returns its result. A build recurses once
+/// per nested kustomization, so it runs on such a thread rather than on the caller's,
+/// whose stack size it does not know. If the thread cannot be started, `f` runs here.
+pub fn with_stack<R: Send>(bytes: usize, f: impl FnOnce() -> R + Send) -> R {
+    let job = Mutex::new(Some(f));
+    let take = || job.lock().unwrap_or_else(|e| e.into_inner()).take();
+    std::thread::scope(|s| {
+        let spawned = std::thread::Builder::new()
+            .name("rustomize-build".into())
+            .stack_size(bytes)
+            .spawn_scoped(s, || take().map(|f| f()));
+        let result = match spawned {
+            Ok(handle) => match handle.join() {
+                Ok(r) => r,
+                Err(panic) => std::panic::resume_unwind(panic),
+            },
+            Err(_) => None,
+        };
+        match result {
+            Some(r) => r,
+            None => match take() {
+                Some(f) => f(),
+                // The thread took the job, so it returned a result above.
+                None => unreachable!("the build job ran but returned nothing"),
+            },
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

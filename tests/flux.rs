@@ -62,7 +62,7 @@ fn spec(v: Value) -> Map<String, Value> {
 
 /// The kustomization Flux would write for `/app` of `fs`, read back.
 fn generated(fs: &MemFs, spec: &Map<String, Value>) -> Value {
-    let (_, text) = flux::kustomization_for(fs, Path::new("/app"), spec).unwrap();
+    let (_, text) = flux::kustomization_for(fs, Path::new("/app"), spec, 1 << 20).unwrap();
     yaml::read_document(&text, Dialect::V2, Limits::default())
         .unwrap()
         .unwrap()
@@ -232,7 +232,7 @@ fn a_directory_without_kustomization_lists_its_manifests() {
 
     let mut bad = MemFs::new();
     bad.add("/app/x.yaml", "a: \"\\.\"\n");
-    assert!(flux::kustomization_for(&bad, Path::new("/app"), &Map::new()).is_err());
+    assert!(flux::kustomization_for(&bad, Path::new("/app"), &Map::new(), 1 << 20).is_err());
 
     let empty = MemFs::new();
     let mut with_dir = empty;

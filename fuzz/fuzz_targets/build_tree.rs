@@ -22,6 +22,7 @@ fuzz_target!(|data: &[u8]| {
     for (name, part) in FILES.iter().zip(data.split(|&b| b == 0xFF)) {
         fs.add(name, part.to_vec());
     }
-    let opts = rustomize::build::Options { max_file_bytes: 1 << 16, ..Default::default() };
+    let mut opts = rustomize::build::Options::default();
+    opts.limits.file_bytes = 1 << 16;
     let _ = rustomize::build::render(Arc::new(fs), "/app".as_ref(), &opts);
 });

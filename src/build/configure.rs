@@ -51,7 +51,7 @@ impl Target<'_> {
 
     /// Parses a patch body as strategic-merge documents or JSON 6902 (exactly one must work).
     pub(super) fn parse_patch(&self, text: &str, source: &str) -> Result<PatchBody, Error> {
-        let sm = resources_from_bytes(text.as_bytes(), &self.file);
+        let sm = resources_from_bytes(text.as_bytes(), &self.file, self.ldr.budget());
         let json = crate::patch::json6902::JsonPatch::parse(text);
         match (sm, json) {
             (Ok(_), Ok(_)) => Err(self.err(format!(
@@ -148,7 +148,7 @@ impl Target<'_> {
         let mut out = Vec::new();
         let mut paths = Vec::new();
         for e in entries {
-            match resources_from_bytes(e.as_bytes(), &self.file) {
+            match resources_from_bytes(e.as_bytes(), &self.file, self.ldr.budget()) {
                 Ok(rs) => out.extend(rs.into_iter().map(|mut r| {
                     r.origin = self.origin_of_file(&self.kust_file_name());
                     r
@@ -232,7 +232,7 @@ impl Target<'_> {
                     source,
                     store_previous_id: true,
                 };
-                transform::patches::apply(m, &p, schema)
+                transform::patches::apply(m, &p, schema, self.ldr.budget())
             }
             T::PatchJson6902 {
                 path,
@@ -245,7 +245,14 @@ impl Target<'_> {
                 let (text, source) = self.patch_text(json_op, path)?;
                 let ops = crate::patch::json6902::JsonPatch::parse(&text)
                     .map_err(|e| self.err(format!("decoding {source}: {e}")))?;
-                transform::patches::apply_json(m, &ops, &sel, false, "PatchJson6902Transformer")
+                transform::patches::apply_json(
+                    m,
+                    &ops,
+                    &sel,
+                    false,
+                    "PatchJson6902Transformer",
+                    self.ldr.budget(),
+                )
             }
             T::PatchStrategicMerge { paths, patches } => {
                 let mut docs = Vec::new();
@@ -253,7 +260,8 @@ impl Target<'_> {
                     docs.extend(self.strategic_merge_entry(entry)?);
                 }
                 if !patches.is_empty() {
-                    let rs = resources_from_bytes(patches.as_bytes(), &self.file)?;
+                    let rs =
+                        resources_from_bytes(patches.as_bytes(), &self.file, self.ldr.budget())?;
                     docs.extend(rs.into_iter().map(Resource::into_obj));
                 }
                 transform::patches::apply_strategic_merge(
@@ -274,7 +282,7 @@ impl Target<'_> {
                     .collect::<Result<_, _>>()
                     .map_err(|e| self.err(format!("ReplacementTransformer: {e}")))?;
                 let loaded = transform::replacements::load(&fields, &self.ldr, &self.file)?;
-                transform::replacements::apply(m, &loaded)
+                transform::replacements::apply(m, &loaded, self.ldr.budget())
             }
             T::ValueAdd {
                 value,
@@ -348,14 +356,14 @@ impl Target<'_> {
     /// One `patchesStrategicMerge` entry: inline YAML when it parses as resources, else a
     /// file path.
     pub(super) fn strategic_merge_entry(&self, entry: &str) -> Result<Vec<Value>, Error> {
-        let docs = match resources_from_bytes(entry.as_bytes(), &self.file) {
+        let docs = match resources_from_bytes(entry.as_bytes(), &self.file, self.ldr.budget()) {
             Ok(rs) if !rs.is_empty() => rs,
             _ => {
                 let (file, bytes) = self.ldr.load(entry).map_err(|e| Error::Load {
                     context: format!("{}: patchesStrategicMerge", self.file.display()),
                     source: e,
                 })?;
-                resources_from_bytes(&bytes, &file)?
+                resources_from_bytes(&bytes, &file, self.ldr.budget())?
             }
         };
         Ok(docs.into_iter().map(Resource::into_obj).collect())

@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::budget::{Budget, Limits};
 use crate::error::Error;
 use crate::fieldspec::{FieldSpec, TransformerConfig};
 use crate::fs::{FileSystem, LoadError, LoadRestrictor, Loader};
@@ -35,6 +36,7 @@ use crate::transform::patches::{Patch, PatchBody};
 use crate::yaml;
 
 mod configure;
+pub mod output;
 mod read;
 pub mod sort;
 mod target;
@@ -60,8 +62,8 @@ pub struct Options {
     pub reorder: Reorder,
     /// `--enable-managedby-label`.
     pub add_managed_by_label: bool,
-    /// Largest file the loader reads, in bytes.
-    pub max_file_bytes: u64,
+    /// What the build may read, create and print (`--limit NAME=N`).
+    pub limits: Limits,
 }
 
 impl Default for Options {
@@ -70,7 +72,7 @@ impl Default for Options {
             load_restrictor: LoadRestrictor::RootOnly,
             reorder: Reorder::Unspecified,
             add_managed_by_label: false,
-            max_file_bytes: 64 << 20,
+            limits: Limits::default(),
         }
     }
 }
@@ -155,12 +157,28 @@ impl BuildCtx {
 
 /// Builds the kustomization in `dir` and returns the resources in output order.
 pub fn build(fs: Arc<dyn FileSystem>, dir: &Path, opts: &Options) -> Result<ResMap, Error> {
-    let ldr = Loader::new(fs, dir, opts.load_restrictor, opts.max_file_bytes).map_err(|e| {
-        Error::Load {
-            context: format!("must build at directory {}", dir.display()),
-            source: e,
-        }
+    let budget = Arc::new(Budget::new(opts.limits.clone()));
+    let ldr = Loader::new(fs, dir, opts.load_restrictor, budget).map_err(|e| Error::Load {
+        context: format!("must build at directory {}", dir.display()),
+        source: e,
     })?;
+    build_from(ldr, opts)
+}
+
+/// Stack for the thread a build runs on: bases nest as deep as `Limits::depth` allows,
+/// and each level of the recursion takes some kilobytes.
+fn build_stack_bytes(limits: &Limits) -> usize {
+    const PER_LEVEL: u64 = 48 << 10;
+    (16 << 20) + limits.depth.saturating_mul(PER_LEVEL).min(8 << 30) as usize
+}
+
+/// Builds the kustomization `ldr` serves, on a thread whose stack fits `Limits::depth`.
+pub fn build_from(ldr: Loader, opts: &Options) -> Result<ResMap, Error> {
+    let stack = build_stack_bytes(&opts.limits);
+    crate::par::with_stack(stack, move || build_on_this_thread(ldr, opts))
+}
+
+fn build_on_this_thread(ldr: Loader, opts: &Options) -> Result<ResMap, Error> {
     let ctx = BuildCtx::new();
     let mut target = Target::load(ldr, &ctx)?;
     // Origins are tracked through the whole build when the top-level kustomization sets any
@@ -201,7 +219,19 @@ pub fn build(fs: Arc<dyn FileSystem>, dir: &Path, opts: &Options) -> Result<ResM
 /// Builds and renders the result exactly as `kustomize build` prints it.
 pub fn render(fs: Arc<dyn FileSystem>, dir: &Path, opts: &Options) -> Result<Vec<u8>, Error> {
     let m = build(fs, dir, opts)?;
-    yaml::emit_stream(m.resources().iter().map(Resource::obj)).map_err(Error::Emit)
+    emit(&m, &opts.limits)
+}
+
+/// Prints resources as `kustomize build` does, within `Limits::output_bytes`.
+pub fn emit(m: &ResMap, limits: &Limits) -> Result<Vec<u8>, Error> {
+    let out = yaml::emit_stream(m.resources().iter().map(Resource::obj)).map_err(Error::Emit)?;
+    Budget::new(limits.clone())
+        .check_output(out.len() as u64)
+        .map_err(|e| Error::Load {
+            context: "writing output".into(),
+            source: LoadError::Budget(e),
+        })?;
+    Ok(out)
 }
 
 fn apply_sort_order(m: &mut ResMap, k: &Kustomization, opts: &Options) -> Result<(), Error> {
@@ -379,7 +409,12 @@ fn finish(target: &Target, acc: &mut Accumulator) -> Result<(), Error> {
     })?;
     // With the back references fixed, vars resolve. kubectl prints the vars that replaced
     // nothing on stderr; the library does not print.
-    let resolved = transform::vars::resolve(&mut acc.resmap, &acc.vars, &acc.config.var_reference);
+    let resolved = transform::vars::resolve(
+        &mut acc.resmap,
+        &acc.vars,
+        &acc.config.var_reference,
+        target.ldr.budget(),
+    );
     resolved.map_err(|e| Error::Transform {
         file: target.file.clone(),
         source: Box::new(e),

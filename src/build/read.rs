@@ -4,14 +4,24 @@
 use super::*;
 
 /// Reads the resources in one file: documents split as kustomize splits them, each checked
-/// for `kind` and `metadata.name`, `*List` kinds with `items` expanded.
-pub fn resources_from_bytes(bytes: &[u8], file: &Path) -> Result<Vec<Resource>, Error> {
+/// for `kind` and `metadata.name`, `*List` kinds with `items` expanded. What the YAML holds
+/// (aliases expanded) is charged to `budget`.
+pub fn resources_from_bytes(
+    bytes: &[u8],
+    file: &Path,
+    budget: &Budget,
+) -> Result<Vec<Resource>, Error> {
     let docs = yaml::reader::read_resource_stream(bytes, yaml::Limits::default()).map_err(|e| {
         Error::Yaml {
             file: file.to_path_buf(),
             source: e,
         }
     })?;
+    for d in &docs {
+        budget
+            .charge_value(d.nodes, d.bytes)
+            .map_err(|e| Error::build(file.display(), e.to_string()))?;
+    }
     let name: Arc<str> = Arc::from(file.display().to_string());
     let mut out = Vec::new();
     let mut queue: std::collections::VecDeque<(Value, usize, Vec<String>)> = docs

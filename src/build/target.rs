@@ -2,6 +2,20 @@
 //! bases and components, running its generators and transformers in kustomize's order.
 
 use super::*;
+use crate::budget::Budget;
+
+/// How many places of a resource a transformer may copy its configured text into (a label
+/// lands in metadata, selectors and templates), for charging growth before it happens.
+const GROWTH_FACTOR: u64 = 4;
+
+/// Bytes of a value's strings and keys.
+fn value_bytes(v: &Value) -> usize {
+    crate::budget::measure(v).1 as usize
+}
+
+fn map_bytes(m: &kustomization::StringMap) -> usize {
+    m.iter().map(|(k, v)| k.len() + v.len()).sum()
+}
 
 /// Resources, field-spec configuration and vars collected from a kustomization and its
 /// bases.
@@ -48,43 +62,9 @@ pub struct Target<'c> {
 impl<'c> Target<'c> {
     /// Finds, reads and validates the kustomization file in the loader's root.
     pub fn load(ldr: Loader, ctx: &'c BuildCtx) -> Result<Target<'c>, Error> {
-        let mut found = Vec::new();
-        for name in kustomization::FILE_NAMES {
-            let p = ldr.root().join(name);
-            if ldr.fs().is_file(&p) {
-                found.push(p);
-            }
-        }
-        let file = match found.len() {
-            0 => {
-                return Err(Error::build(
-                    ldr.root().display(),
-                    format!(
-                        "unable to find one of {} in directory '{}'",
-                        kustomization::FILE_NAMES
-                            .map(|n| format!("'{n}'"))
-                            .join(", "),
-                        ldr.root().display()
-                    ),
-                ))
-            }
-            1 => found.remove(0),
-            _ => {
-                return Err(Error::build(
-                    ldr.root().display(),
-                    format!(
-                        "Found multiple kustomization files under: {}",
-                        ldr.root().display()
-                    ),
-                ))
-            }
-        };
-        let bytes = ldr.fs().read(&file).map_err(|e| Error::Load {
+        let (file, bytes) = ldr.load_kustomization().map_err(|e| Error::Load {
             context: "reading kustomization".into(),
-            source: LoadError::Io {
-                path: file.clone(),
-                source: e,
-            },
+            source: e,
         })?;
         let mut k = Kustomization::parse(&bytes).map_err(|e| match e {
             kustomization::KustomizationError::Yaml(y) => Error::Yaml {
@@ -109,6 +89,24 @@ impl<'c> Target<'c> {
         };
         ctx.set_schema(&t)?;
         Ok(t)
+    }
+
+    /// Charges resources that pass through this kustomization to the build's budget.
+    pub(super) fn charge_resources(&self, n: usize) -> Result<(), Error> {
+        self.ldr
+            .budget()
+            .charge_resources(n as u64)
+            .map_err(|e| self.err(e.to_string()))
+    }
+
+    /// Charges a generated resource (its data may come from large files).
+    fn charge_generated(&self, r: &Resource) -> Result<(), Error> {
+        let (nodes, bytes) = crate::budget::measure(r.obj());
+        let budget = self.ldr.budget();
+        budget
+            .charge_value(nodes, bytes)
+            .and_then(|()| budget.charge_resources(1))
+            .map_err(|e| self.err(e.to_string()))
     }
 
     pub(super) fn err(&self, message: impl Into<String>) -> Error {
@@ -225,6 +223,7 @@ impl<'c> Target<'c> {
                             ))
                         })?;
                 r.origin = self.builtin_origin(&format!("{}Generator", kind.name()));
+                self.charge_generated(&r)?;
                 acc.resmap
                     .absorb(r)
                     .map_err(|e| self.err(format!("merging from generator: {e}")))?;
@@ -237,6 +236,7 @@ impl<'c> Target<'c> {
                 if r.origin.is_none() {
                     r.origin = origin.clone();
                 }
+                self.charge_generated(&r)?;
                 acc.resmap
                     .absorb(r)
                     .map_err(|e| self.err(format!("merging from generator: {e}")))?;
@@ -294,12 +294,13 @@ impl<'c> Target<'c> {
         let ldr = &self.ldr;
         let reads = crate::par::map(paths, paths.len() > 1, |path| {
             ldr.load(path)
-                .map(|(file, bytes)| resources_from_bytes(&bytes, &file))
+                .map(|(file, bytes)| resources_from_bytes(&bytes, &file, ldr.budget()))
         });
         for (path, read) in paths.iter().zip(reads) {
             match read {
                 Ok(parsed) => {
                     let rs = parsed?;
+                    self.charge_resources(rs.len())?;
                     let origin = self.origin_of_file(path);
                     for mut r in rs {
                         if origin.is_some() {
@@ -329,6 +330,7 @@ impl<'c> Target<'c> {
                         )));
                     }
                     let sub_acc = sub.accumulate(Accumulator::default())?;
+                    self.charge_resources(sub_acc.resmap.len())?;
                     acc.merge(sub_acc, &self.file)?;
                 }
             }
@@ -347,11 +349,23 @@ impl<'c> Target<'c> {
         let schema = self.ctx.schema();
         let tc = &acc.config;
         let m = &mut acc.resmap;
+        let budget: &Budget = self.ldr.budget();
+        // Transformers that copy configured text into every resource are charged before
+        // they run, so that a huge prefix over many resources stops before it is copied.
+        let grow = |m: &ResMap, per_resource: usize| -> Result<(), Error> {
+            let bytes = (per_resource as u64)
+                .saturating_mul(m.len() as u64)
+                .saturating_mul(GROWTH_FACTOR);
+            budget
+                .charge_value_bytes(bytes)
+                .map_err(|e| self.err(e.to_string()))
+        };
         // After each configured built-in transformer, kustomize records it on every
         // resource (when buildMetadata asks for origins or transformations).
         let record =
             |m: &mut ResMap, kind: &str| self.record_transformation(m, self.builtin_origin(kind));
         if !loaded.sm_docs.is_empty() {
+            grow(m, loaded.sm_docs.iter().map(value_bytes).sum())?;
             transform::patches::apply_strategic_merge(
                 m,
                 &loaded.sm_docs,
@@ -362,10 +376,14 @@ impl<'c> Target<'c> {
             record(m, "PatchStrategicMergeTransformer");
         }
         for p in &loaded.patches {
-            transform::patches::apply(m, p, &schema).map_err(|e| self.terr(e))?;
+            if let PatchBody::Strategic(docs) = &p.body {
+                grow(m, docs.iter().map(value_bytes).sum())?;
+            }
+            transform::patches::apply(m, p, &schema, budget).map_err(|e| self.terr(e))?;
             record(m, "PatchTransformer");
         }
         if let Some(ns) = k.namespace.as_deref().filter(|s| !s.is_empty()) {
+            grow(m, ns.len())?;
             transform::namespace::Namespace {
                 namespace: ns,
                 field_specs: &tc.namespace,
@@ -377,6 +395,7 @@ impl<'c> Target<'c> {
             record(m, "NamespaceTransformer");
         }
         if let Some(p) = k.name_prefix.as_deref().filter(|s| !s.is_empty()) {
+            grow(m, p.len())?;
             transform::prefix_suffix::apply(
                 m,
                 transform::prefix_suffix::Affix::Prefix,
@@ -387,6 +406,7 @@ impl<'c> Target<'c> {
             record(m, "PrefixTransformer");
         }
         if let Some(s) = k.name_suffix.as_deref().filter(|s| !s.is_empty()) {
+            grow(m, s.len())?;
             transform::prefix_suffix::apply(
                 m,
                 transform::prefix_suffix::Affix::Suffix,
@@ -416,22 +436,25 @@ impl<'c> Target<'c> {
                         &[FieldSpec::new(Default::default(), "metadata/labels", true)],
                     )?;
                 }
+                grow(m, map_bytes(&label.pairs))?;
                 transform::labels::apply(m, &label.pairs, &fss).map_err(|e| self.terr(e))?;
                 record(m, "LabelTransformer");
             }
             // kustomize always adds one more LabelTransformer for commonLabels, even empty.
             let empty = kustomization::StringMap::new();
             let cl = k.common_labels.as_ref().unwrap_or(&empty);
+            grow(m, map_bytes(cl))?;
             transform::labels::apply(m, cl, &tc.common_labels).map_err(|e| self.terr(e))?;
             record(m, "LabelTransformer");
         }
         if let Some(ca) = k.common_annotations.as_ref().filter(|a| !a.is_empty()) {
+            grow(m, map_bytes(ca))?;
             transform::annotations::apply(m, ca, &tc.common_annotations)
                 .map_err(|e| self.terr(e))?;
             record(m, "AnnotationsTransformer");
         }
         for (ops, sel) in &loaded.json6902 {
-            transform::patches::apply_json(m, ops, sel, false, "PatchJson6902Transformer")
+            transform::patches::apply_json(m, ops, sel, false, "PatchJson6902Transformer", budget)
                 .map_err(|e| self.terr(e))?;
             record(m, "PatchJson6902Transformer");
         }
@@ -440,11 +463,12 @@ impl<'c> Target<'c> {
             record(m, "ReplicaCountTransformer");
         }
         for img in k.images.iter().flatten() {
+            grow(m, img.text_bytes())?;
             transform::images::apply(m, img, &tc.images).map_err(|e| self.terr(e))?;
             record(m, "ImageTagTransformer");
         }
         if !replacements.is_empty() {
-            transform::replacements::apply(m, &replacements).map_err(|e| self.terr(e))?;
+            transform::replacements::apply(m, &replacements, budget).map_err(|e| self.terr(e))?;
             record(m, "ReplacementTransformer");
         }
         for (p, config) in &loaded.plugins {

@@ -15,6 +15,9 @@ Flags (as `kustomize build`):
       --load-restrictor VALUE   LoadRestrictionsRootOnly (default) | LoadRestrictionsNone
       --reorder VALUE           legacy (default) | none
       --enable-managedby-label  add app.kubernetes.io/managed-by
+      --limit NAME=N            raise or lower a build limit (repeatable): file-bytes,
+                                value-bytes, nodes, resources, kustomizations, depth,
+                                output-bytes; N takes K, M, G suffixes
   (--enable-helm, --enable-alpha-plugins and the other plugin flags are accepted; Helm
    charts and exec/container plugins are not run)
 
@@ -85,6 +88,13 @@ fn parse(args: &[String]) -> Result<Option<Args>, String> {
                 }
             }
             "--enable-managedby-label" => opts.add_managed_by_label = true,
+            "--limit" => {
+                let v = value(flag)?;
+                let (name, n) = v
+                    .split_once('=')
+                    .ok_or_else(|| format!("--limit {v}: expected NAME=N"))?;
+                opts.limits.set(name, n)?;
+            }
             "--flux" => {
                 flux.get_or_insert_with(FluxArgs::default);
             }
@@ -213,29 +223,20 @@ fn git_work_tree(dir: &Path) -> Option<PathBuf> {
         .map(Path::to_path_buf)
 }
 
-/// kustomize's `-o DIR`: one file per resource, `<group_version_kind>_<name>.yaml` in
-/// lowercase, prefixed by the namespace when there is more than one.
+/// kustomize's `-o DIR`: one file per resource, named by the library (which refuses names
+/// that would leave DIR). An existing symlink in DIR is not written through.
 fn write_individual_files(dir: &Path, m: &rustomize::resource::ResMap) -> Result<(), String> {
-    use std::collections::BTreeSet;
-    let namespaced: BTreeSet<String> = m
-        .resources()
-        .iter()
-        .filter(|r| !r.gvk().is_cluster_scoped())
-        .map(|r| r.cur_id().effective_namespace().to_string())
-        .collect();
-    for r in m.resources() {
-        let g = r.gvk();
-        let parts: Vec<&str> = [g.group.as_str(), g.version.as_str(), g.kind.as_str()]
-            .into_iter()
-            .filter(|s| !s.is_empty())
-            .collect();
-        let mut name = format!("{}_{}.yaml", parts.join("_"), r.name()).to_lowercase();
-        if !g.is_cluster_scoped() && namespaced.len() > 1 {
-            name = format!("{}_{name}", r.cur_id().effective_namespace().to_lowercase());
+    let files = rustomize::build::output::individual_files(m).map_err(|e| e.to_string())?;
+    for (name, bytes) in files {
+        let p = dir.join(&name);
+        if p.symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+        {
+            return Err(format!(
+                "{}: is a symbolic link; not writing through it",
+                p.display()
+            ));
         }
-        let mut bytes = Vec::new();
-        rustomize::yaml::emit_document(r.obj(), &mut bytes).map_err(|e| e.to_string())?;
-        let p = dir.join(name);
         std::fs::write(&p, bytes).map_err(|e| format!("{}: {e}", p.display()))?;
     }
     Ok(())

@@ -17,9 +17,13 @@ use rustomize::setters::{update_dir, ImageRef, Policies, UpdateOptions};
 
 const USAGE: &str = "usage:
   rustomize image update DIR [--policy NS:NAME=IMAGE[:TAG][@DIGEST]]... [--policies FILE]
-                             [--dry-run] [--report text|json]
+                             [--dry-run | --check] [--report text|json]
+                             [--replace-read-only] [--no-wait]
       Rewrite the values marked with # {\"$imagepolicy\": \"NS:NAME[:tag|:name|:digest]\"}.
       FILE is YAML: a map NS:NAME: IMAGE, or ImagePolicy objects with status.latestRef.
+      --check: write nothing and exit 1 if anything would change. The run locks the tree
+      (a second run waits, or fails with --no-wait), computes every rewrite before writing
+      any, and refuses read-only files unless --replace-read-only.
   rustomize image latest POLICY.yaml < tags.txt
       Print the tag the ImagePolicy chooses among the tags on stdin (one per line).
 ";
@@ -75,6 +79,7 @@ fn update(args: &[String]) -> Result<(), String> {
     let mut inline: Vec<&str> = Vec::new();
     let mut options = UpdateOptions::default();
     let mut format = ReportFormat::Text;
+    let mut check = false;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let arg = arg.as_str();
@@ -90,6 +95,13 @@ fn update(args: &[String]) -> Result<(), String> {
             };
         } else if arg == "--dry-run" {
             options.dry_run = true;
+        } else if arg == "--check" {
+            options.dry_run = true;
+            check = true;
+        } else if arg == "--replace-read-only" {
+            options.replace_read_only = true;
+        } else if arg == "--no-wait" {
+            options.wait_for_lock = false;
         } else if arg == "-h" || arg == "--help" {
             print!("{USAGE}");
             return Ok(());
@@ -122,12 +134,20 @@ fn update(args: &[String]) -> Result<(), String> {
         return Err("no policies given (use --policy or --policies)".into());
     }
     let report = update_dir(&PathBuf::from(dir), &policies, &options).map_err(|e| e.to_string())?;
+    eprint!("{}", report.warnings_text());
     match format {
         ReportFormat::Text => print!("{}", report.to_text()),
         ReportFormat::Json => println!(
             "{}",
             serde_json::to_string_pretty(&report.to_json()).map_err(|e| e.to_string())?
         ),
+    }
+    if check && report.changes() > 0 {
+        return Err(format!(
+            "--check: {} value(s) in {} file(s) would change",
+            report.changes(),
+            report.files.len()
+        ));
     }
     Ok(())
 }

@@ -30,6 +30,7 @@ pub fn kustomization_for(
     fs: &dyn FileSystem,
     dir: &Path,
     spec: &Map<String, Value>,
+    max_file_bytes: u64,
 ) -> Result<(PathBuf, Vec<u8>), Error> {
     let existing = FILE_NAMES
         .iter()
@@ -38,7 +39,7 @@ pub fn kustomization_for(
     let (file, mut k, generated) = match existing {
         Some(file) => {
             let bytes = fs
-                .read(&file)
+                .read(&file, max_file_bytes)
                 .map_err(|e| Error::build(file.display(), e.to_string()))?;
             let k = match yaml::read_document(&bytes, yaml::Dialect::V2, yaml::Limits::default()) {
                 Ok(Some(Value::Object(k))) => k,
@@ -55,7 +56,7 @@ pub fn kustomization_for(
         }
         None => (
             dir.join(FILE_NAMES[0]),
-            generated_kustomization(fs, dir)?,
+            generated_kustomization(fs, dir, max_file_bytes)?,
             true,
         ),
     };
@@ -84,9 +85,13 @@ fn is_empty(v: Option<&Value>) -> bool {
 /// `resources:` for a directory without a kustomization: every `.yaml`/`.yml` file below
 /// it that reads as Kubernetes objects, and every subdirectory that has a kustomization
 /// (not descended into), in lexical walk order.
-fn generated_kustomization(fs: &dyn FileSystem, dir: &Path) -> Result<Map<String, Value>, Error> {
+fn generated_kustomization(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    max_file_bytes: u64,
+) -> Result<Map<String, Value>, Error> {
     let mut resources = Vec::new();
-    scan(fs, dir, dir, &mut resources)?;
+    scan(fs, dir, dir, &mut resources, max_file_bytes)?;
     let mut k = Map::new();
     if resources.is_empty() {
         k.insert("namespace".into(), "_placeholder".into());
@@ -99,16 +104,31 @@ fn generated_kustomization(fs: &dyn FileSystem, dir: &Path) -> Result<Map<String
     Ok(k)
 }
 
-fn scan(fs: &dyn FileSystem, top: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), Error> {
-    let entries = fs
-        .read_dir(dir)
-        .map_err(|e| Error::build(dir.display(), e.to_string()))?;
-    for path in entries {
+/// Flux's walk (Go's `filepath.Walk`): depth first in lexical order, symlinked
+/// directories neither entered nor listed (Walk does not follow them), so a symlink loop
+/// cannot make it run forever. Iterative: the depth of the tree does not reach the stack.
+fn scan(
+    fs: &dyn FileSystem,
+    top: &Path,
+    dir: &Path,
+    out: &mut Vec<String>,
+    max_file_bytes: u64,
+) -> Result<(), Error> {
+    // Directories still to list, each with the entries not yet visited (last first).
+    let mut pending: Vec<Vec<PathBuf>> = vec![entries_last_first(fs, dir)?];
+    while let Some(entries) = pending.last_mut() {
+        let Some(path) = entries.pop() else {
+            pending.pop();
+            continue;
+        };
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let relative = || format!("./{}", path.strip_prefix(top).unwrap_or(&path).display());
+        if fs.is_symlink(&path) && fs.is_dir(&path) {
+            continue;
+        }
         if fs.is_dir(&path) {
             if IGNORED_DIRS.contains(&name.as_str()) {
                 continue;
@@ -116,7 +136,8 @@ fn scan(fs: &dyn FileSystem, top: &Path, dir: &Path, out: &mut Vec<String>) -> R
             if FILE_NAMES.iter().any(|n| fs.is_file(&path.join(n))) {
                 out.push(relative());
             } else {
-                scan(fs, top, &path, out)?;
+                let below = entries_last_first(fs, &path)?;
+                pending.push(below);
             }
             continue;
         }
@@ -130,9 +151,9 @@ fn scan(fs: &dyn FileSystem, top: &Path, dir: &Path, out: &mut Vec<String>) -> R
             continue;
         }
         let bytes = fs
-            .read(&path)
+            .read(&path, max_file_bytes)
             .map_err(|e| Error::build(path.display(), e.to_string()))?;
-        if let Err(e) = crate::build::resources_from_bytes(&bytes, &path) {
+        if let Err(e) = crate::build::resources_from_bytes(&bytes, &path, &Default::default()) {
             return Err(Error::build(
                 path.display(),
                 format!("failed to decode Kubernetes YAML: {e}"),
@@ -141,6 +162,15 @@ fn scan(fs: &dyn FileSystem, top: &Path, dir: &Path, out: &mut Vec<String>) -> R
         out.push(relative());
     }
     Ok(())
+}
+
+/// A directory's entries, last first (so that popping visits them in order).
+fn entries_last_first(fs: &dyn FileSystem, dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let mut entries = fs
+        .read_dir(dir)
+        .map_err(|e| Error::build(dir.display(), e.to_string()))?;
+    entries.reverse();
+    Ok(entries)
 }
 
 /// The spec fields Flux writes into the kustomization.

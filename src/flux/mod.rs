@@ -44,9 +44,10 @@ use std::sync::Arc;
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
+use crate::budget::{Budget, Limits};
 use crate::build::{Options, Reorder};
 use crate::fs::{FileSystem, LoadRestrictor};
-use crate::resource::{ResMap, Resource};
+use crate::resource::ResMap;
 use crate::yaml;
 use crate::Error;
 
@@ -132,8 +133,8 @@ pub struct FluxOptions {
     /// A missing variable without a default is an error (the controller's default since
     /// v1.9, the `StrictPostBuildSubstitutions` feature gate).
     pub strict: bool,
-    /// Largest file the loader reads, in bytes.
-    pub max_file_bytes: u64,
+    /// What the build may read, create and print.
+    pub limits: Limits,
 }
 
 impl FluxOptions {
@@ -141,7 +142,7 @@ impl FluxOptions {
         FluxOptions {
             root: root.into(),
             strict: true,
-            max_file_bytes: Options::default().max_file_bytes,
+            limits: Limits::default(),
         }
     }
 }
@@ -166,7 +167,7 @@ pub fn build(
     let dir = confined
         .canonicalize(dir)
         .map_err(|e| Error::build(dir.display(), e.to_string()))?;
-    let (file, text) = kustomization_for(&confined, &dir, &ks.spec)?;
+    let (file, text) = kustomization_for(&confined, &dir, &ks.spec, opts.limits.file_bytes)?;
     let fs: Arc<dyn FileSystem> = Arc::new(FluxFs {
         overlay: Some((file, text)),
         ..confined
@@ -175,13 +176,14 @@ pub fn build(
         load_restrictor: LoadRestrictor::None,
         reorder: Reorder::None,
         add_managed_by_label: false,
-        max_file_bytes: opts.max_file_bytes,
+        limits: opts.limits.clone(),
     };
     let mut m = crate::build::build(fs, &dir, &build_opts)?;
     if let Some(post_build) = ks.post_build() {
         let vars = variables(post_build, &ks.namespace, objects)
             .map_err(|m| Error::build(ks.origin(), format!("postBuild: {m}")))?;
-        substitute(&mut m, &vars, opts.strict)
+        let budget = Budget::new(opts.limits.clone());
+        substitute(&mut m, &vars, opts.strict, &budget)
             .map_err(|m| Error::build(ks.origin(), format!("postBuild: {m}")))?;
     }
     Ok(m)
@@ -196,7 +198,7 @@ pub fn render(
     opts: &FluxOptions,
 ) -> Result<Vec<u8>, Error> {
     let m = build(fs, dir, ks, objects, opts)?;
-    yaml::emit_stream(m.resources().iter().map(Resource::obj)).map_err(Error::Emit)
+    crate::build::emit(&m, &opts.limits)
 }
 
 /// The variables `postBuild` defines: `substituteFrom` objects in order (later ones win),
@@ -305,10 +307,14 @@ fn valid_var_name(name: &str) -> bool {
 /// the text, read it back with go-yaml v2 rules (so a substituted `true` becomes a boolean).
 /// Resources labelled or annotated `kustomize.toolkit.fluxcd.io/substitute: disabled`, and
 /// every resource when no variable is defined, are left alone.
+///
+/// The text the variables put into the resources is charged to `budget`: a large value
+/// used many times stops at the limit instead of filling memory.
 pub fn substitute(
     m: &mut ResMap,
     vars: &BTreeMap<String, String>,
     strict: bool,
+    budget: &Budget,
 ) -> Result<(), String> {
     if vars.is_empty() {
         return Ok(());
@@ -318,7 +324,19 @@ pub fn substitute(
             "envsubst error: '{bad}' var name is invalid, must match '^[_[:alpha:]][_[:alpha:][:digit:]]*$'"
         ));
     }
-    let lookup = |k: &str| vars.get(k).cloned();
+    // A lookup past the budget inserts nothing and records why; the substitution then fails.
+    let exceeded: std::cell::RefCell<Option<String>> = Default::default();
+    let lookup = |k: &str| {
+        let v = vars.get(k)?;
+        if exceeded.borrow().is_some() {
+            return Some(String::new());
+        }
+        if let Err(e) = budget.charge_value_bytes(v.len() as u64) {
+            *exceeded.borrow_mut() = Some(e.to_string());
+            return Some(String::new());
+        }
+        Some(v.clone())
+    };
     for r in m.resources_mut() {
         let disabled = |v: Option<&Value>| v.and_then(Value::as_str) == Some("disabled");
         if disabled(r.obj().pointer(&format!(
@@ -335,6 +353,9 @@ pub fn substitute(
         let text = yaml::emit::to_string(r.obj()).map_err(|e| fail(e.to_string()))?;
         let out = envsubst::substitute(&text, &lookup, strict)
             .map_err(|e| fail(format!("variable substitution failed: {e}")))?;
+        if let Some(e) = exceeded.borrow_mut().take() {
+            return Err(fail(e));
+        }
         let value = yaml::read_document(out.as_bytes(), yaml::Dialect::V2, yaml::Limits::default())
             .map_err(|e| fail(format!("YAMLToJSON: {e}")))?;
         match value {
@@ -384,12 +405,15 @@ impl FluxFs {
 }
 
 impl FileSystem for FluxFs {
-    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+    fn read(&self, path: &Path, max_bytes: u64) -> io::Result<Vec<u8>> {
         if let Some(text) = self.overlaid(path) {
+            if text.len() as u64 > max_bytes {
+                return Err(crate::fs::too_large(path, max_bytes));
+            }
             return Ok(text.to_vec());
         }
         let real = self.inside(path)?;
-        self.base.read(&real)
+        self.base.read(&real, max_bytes)
     }
     fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
         if self.overlaid(path).is_some() {
@@ -414,10 +438,7 @@ impl FileSystem for FluxFs {
         }
         Ok(entries)
     }
-    fn file_size(&self, path: &Path) -> Option<u64> {
-        if let Some(text) = self.overlaid(path) {
-            return Some(text.len() as u64);
-        }
-        self.inside(path).ok().and_then(|p| self.base.file_size(&p))
+    fn is_symlink(&self, path: &Path) -> bool {
+        self.overlaid(path).is_none() && self.base.is_symlink(path)
     }
 }

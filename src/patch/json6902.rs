@@ -14,6 +14,7 @@
 //! Patches are parsed once ([`JsonPatch::parse`]) and applied to a resource as
 //! `serde_json::Value` ([`JsonPatch::apply`]).
 
+use crate::budget::Budget;
 use serde_json::{Map, Value};
 
 /// A parsed JSON 6902 patch: its operations as written.
@@ -59,14 +60,25 @@ impl JsonPatch {
 
     /// Applies every operation in order; the first failure stops the patch.
     pub fn apply(&self, doc: &mut Value) -> Result<(), String> {
+        self.apply_within(doc, &Budget::default())
+    }
+
+    /// [`JsonPatch::apply`], charging what `add`, `replace`, `move` and `copy` insert to
+    /// `budget`: a patch that copies an array into itself forty times stops at the limit.
+    pub fn apply_within(&self, doc: &mut Value, budget: &Budget) -> Result<(), String> {
         for op in &self.0 {
-            apply_op(doc, op)?;
+            apply_op(doc, op, budget)?;
         }
         Ok(())
     }
 }
 
-fn apply_op(doc: &mut Value, op: &Map<String, Value>) -> Result<(), String> {
+fn charge(budget: &Budget, v: &Value) -> Result<(), String> {
+    let (nodes, bytes) = crate::budget::measure(v);
+    budget.charge_value(nodes, bytes).map_err(|e| e.to_string())
+}
+
+fn apply_op(doc: &mut Value, op: &Map<String, Value>, budget: &Budget) -> Result<(), String> {
     let kind = op.get("op").and_then(Value::as_str).unwrap_or("unknown");
     let path = |field: &str| -> Result<&str, String> {
         op.get(field)
@@ -74,14 +86,18 @@ fn apply_op(doc: &mut Value, op: &Map<String, Value>) -> Result<(), String> {
             .ok_or_else(|| format!("{kind} operation failed to decode {field}"))
     };
     // A missing value and an explicit null are both null (a nil node in Go).
-    let value = || op.get("value").cloned().unwrap_or(Value::Null);
+    let value = || -> Result<Value, String> {
+        let v = op.get("value").cloned().unwrap_or(Value::Null);
+        charge(budget, &v)?;
+        Ok(v)
+    };
     match kind {
         "add" => {
             let p = path("path")?;
             let (parent, key) = locate(doc, p).ok_or_else(|| {
                 format!("add operation does not apply: doc is missing path: {p:?}")
             })?;
-            add(parent, &key, value()).map_err(|e| format!("error in add for path: '{p}': {e}"))
+            add(parent, &key, value()?).map_err(|e| format!("error in add for path: '{p}': {e}"))
         }
         "remove" => {
             let p = path("path")?;
@@ -95,7 +111,7 @@ fn apply_op(doc: &mut Value, op: &Map<String, Value>) -> Result<(), String> {
         "replace" => {
             let p = path("path")?;
             if p.is_empty() {
-                let v = value();
+                let v = value()?;
                 if !(v.is_object() || v.is_array()) {
                     return Err("replace operation value must be object or array".into());
                 }
@@ -110,7 +126,7 @@ fn apply_op(doc: &mut Value, op: &Map<String, Value>) -> Result<(), String> {
                     format!("replace operation does not apply: doc is missing key: {p}")
                 })?;
             }
-            set(parent, &key, value())
+            set(parent, &key, value()?)
         }
         "move" => {
             let from = path("from")?;
@@ -135,6 +151,7 @@ fn apply_op(doc: &mut Value, op: &Map<String, Value>) -> Result<(), String> {
                 .map_err(|e| format!("error in copy for from: '{from}': {e}"))?
                 .cloned()
                 .unwrap_or(Value::Null);
+            charge(budget, &copied)?;
             let p = path("path")?;
             let (parent, key) = locate(doc, p).ok_or_else(|| {
                 format!("copy operation does not apply: doc is missing destination path: {p}")

@@ -88,13 +88,53 @@ pub enum Error {
     /// A policies file with the wrong shape.
     #[error("{}: {message}", path.display())]
     Policies { path: PathBuf, message: String },
+    /// Another update holds the tree's lock (and the caller asked not to wait).
+    #[error("{}: another image update is running on this tree", .0.display())]
+    Locked(PathBuf),
+    /// Files that would change are read-only; nothing was written.
+    #[error("not updating read-only files (nothing was written; allow it with --replace-read-only): {}", display_paths(.0))]
+    ReadOnly(Vec<PathBuf>),
+    /// A write failed after others had succeeded: exactly these files were changed.
+    #[error("writing {}: {source}; the files already written are: {}", failed.display(), display_paths(written))]
+    Partial {
+        written: Vec<PathBuf>,
+        failed: PathBuf,
+        #[source]
+        source: Box<Error>,
+    },
+}
+
+fn display_paths(paths: &[PathBuf]) -> String {
+    if paths.is_empty() {
+        return "none".into();
+    }
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// How [`update_dir`] runs.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct UpdateOptions {
     /// Compute and report the changes, write nothing.
     pub dry_run: bool,
+    /// Replace files whose mode makes them read-only (by default such a file stops the
+    /// run before anything is written).
+    pub replace_read_only: bool,
+    /// Wait for another run's lock on the tree (else fail at once with [`Error::Locked`]).
+    pub wait_for_lock: bool,
+}
+
+impl Default for UpdateOptions {
+    fn default() -> Self {
+        UpdateOptions {
+            dry_run: false,
+            replace_read_only: false,
+            wait_for_lock: true,
+        }
+    }
 }
 
 /// The result of updating one file's bytes.
@@ -183,6 +223,11 @@ pub fn update_bytes(path: &Path, bytes: &[u8], policies: &Policies) -> Result<Fi
 
 /// Applies the setters to every marked file under `root` (a directory, or one file).
 ///
+/// All or nothing: every rewrite is computed before the first file is written, so a file
+/// that cannot be read or is read-only stops the run with the tree untouched; a write that
+/// fails part way ([`Error::Partial`]) names exactly the files already written. The run
+/// holds an advisory lock on the tree, so concurrent runs take turns and lose no update.
+///
 /// ```no_run
 /// use rustomize::setters::{update_dir, ImageRef, Policies, UpdateOptions};
 ///
@@ -197,6 +242,7 @@ pub fn update_dir(
     policies: &Policies,
     options: &UpdateOptions,
 ) -> Result<Report, Error> {
+    let _lock = files::lock_tree(root, !options.dry_run, options.wait_for_lock)?;
     let walk = files::walk(root)?;
     let mut report = Report {
         dry_run: options.dry_run,
@@ -205,7 +251,14 @@ pub fn update_dir(
     for (path, reason) in walk.refused {
         report.skipped.push(Skipped { path, reason });
     }
+    // Plan: every rewrite, before anything is written. A symlink and its target are one
+    // file, planned once.
+    let mut planned: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
     for candidate in walk.candidates {
+        if !seen.insert(candidate.real.clone()) {
+            continue;
+        }
         let Some(bytes) = files::read_screened(&candidate.real)? else {
             continue;
         };
@@ -223,14 +276,51 @@ pub fn update_dir(
         if update.objects.is_empty() {
             continue;
         }
-        if !options.dry_run {
-            files::write_atomic(&candidate.real, &update.output)?;
-        }
+        planned.push((candidate.real, update.output));
         report.files.push(FileReport {
             path: candidate.relative,
             objects: update.objects,
-            written: !options.dry_run,
+            written: false,
         });
+    }
+    if options.dry_run {
+        return Ok(report);
+    }
+    if !options.replace_read_only {
+        let mut read_only = Vec::new();
+        for ((real, _), file) in planned.iter().zip(&report.files) {
+            if files::is_read_only(real)? {
+                read_only.push(file.path.clone());
+            }
+        }
+        if !read_only.is_empty() {
+            return Err(Error::ReadOnly(read_only));
+        }
+    }
+    // Temporary files of a run that was killed: no other run is writing (we hold the
+    // lock), so they are garbage.
+    for temp in &walk.stale_temps {
+        let _ = std::fs::remove_file(temp);
+    }
+    // Write, then sync each directory written to.
+    let mut written: Vec<PathBuf> = Vec::new();
+    let mut dirs = std::collections::BTreeSet::new();
+    for ((real, output), file) in planned.iter().zip(report.files.iter_mut()) {
+        if let Err(e) = files::write_atomic(real, output) {
+            return Err(Error::Partial {
+                written,
+                failed: file.path.clone(),
+                source: Box::new(e),
+            });
+        }
+        file.written = true;
+        written.push(file.path.clone());
+        if let Some(dir) = real.parent() {
+            dirs.insert(dir.to_path_buf());
+        }
+    }
+    for dir in dirs {
+        files::sync_dir(&dir)?;
     }
     Ok(report)
 }

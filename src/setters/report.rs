@@ -116,9 +116,6 @@ impl Report {
                 }
             }
         }
-        for s in &self.skipped {
-            let _ = writeln!(out, "warning: skipped {}: {}", s.path.display(), s.reason);
-        }
         let changes = self.changes();
         let files = self.files.len();
         let _ = writeln!(
@@ -132,6 +129,15 @@ impl Report {
                 ""
             },
         );
+        out
+    }
+
+    /// The files that were skipped, one `warning:` line each (for stderr).
+    pub fn warnings_text(&self) -> String {
+        let mut out = String::new();
+        for s in &self.skipped {
+            let _ = writeln!(out, "warning: skipped {}: {}", s.path.display(), s.reason);
+        }
         out
     }
 

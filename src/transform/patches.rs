@@ -9,6 +9,7 @@
 
 use serde_json::Value;
 
+use crate::budget::Budget;
 use crate::patch::json6902::JsonPatch;
 use crate::patch::smp::{self, ApplyOptions, Outcome};
 use crate::resource::{Gvk, Keep, ResId, ResMap};
@@ -106,7 +107,12 @@ fn merge_at(
 }
 
 /// kustomize's `PatchTransformer` for one entry.
-pub fn apply(m: &mut ResMap, p: &Patch, schema: &Schema) -> Result<(), TransformError> {
+pub fn apply(
+    m: &mut ResMap,
+    p: &Patch,
+    schema: &Schema,
+    budget: &Budget,
+) -> Result<(), TransformError> {
     match &p.body {
         // A patch with no documents is no strategic merge for kustomize (its list of them
         // is nil), so it runs as a JSON patch with no operations, which needs a target.
@@ -160,7 +166,7 @@ pub fn apply(m: &mut ResMap, p: &Patch, schema: &Schema) -> Result<(), Transform
                     format!("must specify a target for JSON patch {}", p.source),
                 ));
             };
-            apply_json(m, ops, sel, p.store_previous_id, NAME)
+            apply_json(m, ops, sel, p.store_previous_id, NAME, budget)
         }
     }
 }
@@ -190,6 +196,7 @@ pub fn apply_json(
     sel: &Selector,
     store_previous_id: bool,
     transformer: &'static str,
+    budget: &Budget,
 ) -> Result<(), TransformError> {
     let hits = sel
         .select(m)
@@ -203,7 +210,7 @@ pub fn apply_json(
         // transformers put the internal ones back afterwards (PatchTransformer.go,
         // PatchJson6902Transformer.go), not the origin.
         let res = r
-            .with_bookkeeping(Keep::Internal, |obj| ops.apply(obj))
+            .with_bookkeeping(Keep::Internal, |obj| ops.apply_within(obj, budget))
             .map_err(|e| TransformError::on(transformer, r, e))?;
         // kustomize patches the object as JSON and reads it back: every node is new.
         r.rebuilt("");

@@ -27,6 +27,7 @@
 //! document counts) are read like kustomize reads them, with `encoding/json`: field names
 //! match case-insensitively and unknown fields are ignored.
 
+use crate::budget::Budget;
 use std::path::Path;
 
 use serde_json::{Map, Value};
@@ -182,14 +183,22 @@ fn from_file_value(v: Value) -> Result<Replacement, String> {
 }
 
 /// Runs the replacements in order.
-pub fn apply(m: &mut ResMap, replacements: &[Replacement]) -> Result<(), TransformError> {
-    let result = apply_all(m, replacements);
+pub fn apply(
+    m: &mut ResMap,
+    replacements: &[Replacement],
+    budget: &Budget,
+) -> Result<(), TransformError> {
+    let result = apply_all(m, replacements, budget);
     // Replacements may rename resources (kustomize keeps no previous id for that).
     m.reindex();
     result
 }
 
-fn apply_all(m: &mut ResMap, replacements: &[Replacement]) -> Result<(), TransformError> {
+fn apply_all(
+    m: &mut ResMap,
+    replacements: &[Replacement],
+    budget: &Budget,
+) -> Result<(), TransformError> {
     for r in replacements {
         let (Some(source), Some(targets)) = (&r.source, &r.targets) else {
             return Err(TransformError::config(
@@ -199,7 +208,7 @@ fn apply_all(m: &mut ResMap, replacements: &[Replacement]) -> Result<(), Transfo
         };
         let mut value = source_value(m, source).map_err(|e| TransformError::config(NAME, e))?;
         for t in targets {
-            apply_target(m, &mut value, t)?;
+            apply_target(m, &mut value, t, budget)?;
         }
     }
     Ok(())
@@ -502,6 +511,7 @@ fn apply_target(
     m: &mut ResMap,
     value: &mut SourceValue,
     t: &ReplacementTarget,
+    budget: &Budget,
 ) -> Result<(), TransformError> {
     let Some(select) = &t.select else {
         return Err(TransformError::config(
@@ -521,7 +531,7 @@ fn apply_target(
         {
             continue;
         }
-        copy_value(r, i, value, t).map_err(|e| TransformError::on(NAME, r, e))?;
+        copy_value(r, i, value, t, budget).map_err(|e| TransformError::on(NAME, r, e))?;
     }
     Ok(())
 }
@@ -531,6 +541,7 @@ fn copy_value(
     i: usize,
     value: &mut SourceValue,
     t: &ReplacementTarget,
+    budget: &Budget,
 ) -> Result<(), String> {
     let default = [DEFAULT_FIELD_PATH.to_string()];
     let paths = match t.field_paths.as_deref() {
@@ -557,6 +568,13 @@ fn copy_value(
         }
         for f in &found {
             let scalar = set_field(r.obj_mut(), f, t.options.as_ref(), value)?;
+            let (nodes, bytes) = match (&value.node, scalar) {
+                (Ok(node), Some(false)) => crate::budget::measure(node),
+                _ => (1, value.text.len() as u64),
+            };
+            budget
+                .charge_value(nodes, bytes)
+                .map_err(|e| e.to_string())?;
             // kyaml writes a scalar target's text into its node, which other places may
             // share; any other target gets a copy of the value's node.
             if let Some(path) = &f.path {
@@ -671,7 +689,7 @@ mod tests {
              targets: [{select: {name: src}, fieldPaths: [data.s, data.t],\n\
              options: {create: true, delimiter: '-', index: -1}}]\n",
         );
-        apply(&mut m, &r).unwrap();
+        apply(&mut m, &r, &Default::default()).unwrap();
         // data.s became "a-a" before data.t was written from it.
         assert_eq!(data(&m, 0), json!({"s": "a-a", "t": "a-a-"}));
     }
@@ -686,7 +704,7 @@ mod tests {
             (json!("5"), json!(1.5), json!(5.0)),
         ] {
             let mut m = resmap(&[cm("src", json!({"s": src})), cm("t", json!({"x": tgt}))]);
-            apply(&mut m, &repl(COPY_S_TO_X)).unwrap();
+            apply(&mut m, &repl(COPY_S_TO_X), &Default::default()).unwrap();
             assert_eq!(data(&m, 1)["x"], want);
         }
     }
@@ -701,7 +719,7 @@ mod tests {
         ] {
             let mut m = resmap(&[cm("src", json!({"s": src})), cm("t", json!({"x": tgt}))]);
             assert!(
-                apply(&mut m, &repl(COPY_S_TO_X)).is_err(),
+                apply(&mut m, &repl(COPY_S_TO_X), &Default::default()).is_err(),
                 "{src} into {tgt}"
             );
         }
@@ -714,10 +732,10 @@ mod tests {
              targets: [{select: {name: t}, fieldPaths: [data.n, data.q], options: {create: true}}]\n",
         );
         let mut m = resmap(&[cm("src", json!({"s": "8080"})), cm("t", json!({}))]);
-        apply(&mut m, &r).unwrap();
+        apply(&mut m, &r, &Default::default()).unwrap();
         assert_eq!(data(&m, 1), json!({"n": 8080, "q": 8080}));
         let mut m = resmap(&[cm("src", json!({"s": "a: b"})), cm("t", json!({}))]);
-        apply(&mut m, &r).unwrap();
+        apply(&mut m, &r, &Default::default()).unwrap();
         assert_eq!(data(&m, 1)["n"], json!("a: b"));
     }
 
@@ -728,7 +746,7 @@ mod tests {
              targets: [{select: {name: t}, fieldPaths: [data.x]}]\n",
         );
         let mut m = resmap(&[cm("src", json!({"s": "a"})), cm("t", json!({"x": "old"}))]);
-        apply(&mut m, &r).unwrap();
+        apply(&mut m, &r, &Default::default()).unwrap();
         assert_eq!(data(&m, 1)["x"], json!(""));
     }
 
@@ -740,7 +758,7 @@ mod tests {
                  targets: [{{select: {{name: t}}, fieldPaths: [data.x], options: {{delimiter: /, index: {index}}}}}]\n"
             ));
             let mut m = resmap(&[cm("src", json!({"s": "v"})), cm("t", json!({"x": "a/b"}))]);
-            apply(&mut m, &r).unwrap();
+            apply(&mut m, &r, &Default::default()).unwrap();
             assert_eq!(data(&m, 1)["x"], json!(want));
         }
     }
@@ -752,7 +770,9 @@ mod tests {
              targets: [{select: {name: t}, fieldPaths: [data.x]}]\n",
         );
         let mut m = resmap(&[cm("src", json!({"s": "a/b"})), cm("t", json!({"x": "y"}))]);
-        let e = apply(&mut m, &r).unwrap_err().to_string();
+        let e = apply(&mut m, &r, &Default::default())
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("options.index -1 is out of bounds for value a/b"),
             "{e}"
@@ -765,6 +785,7 @@ mod tests {
         let e = apply(
             &mut m,
             &repl("source: {kind: ConfigMap}\ntargets: [{select: {}}]\n"),
+            &Default::default(),
         )
         .unwrap_err()
         .to_string();
@@ -775,6 +796,7 @@ mod tests {
         let e = apply(
             &mut m,
             &repl("source: {kind: Secret}\ntargets: [{select: {}}]\n"),
+            &Default::default(),
         )
         .unwrap_err()
         .to_string();
@@ -782,6 +804,7 @@ mod tests {
         let e = apply(
             &mut m,
             &repl("source: {name: a, fieldPath: data.zz}\ntargets: [{select: {}}]\n"),
+            &Default::default(),
         )
         .unwrap_err()
         .to_string();
@@ -794,7 +817,9 @@ mod tests {
             "source: {name: a, fieldPath: data.s}\ntargets: [{select: {name: b}, fieldPaths: [data.x]}]\n",
         );
         let mut m = resmap(&[cm("a", json!({"s": "1"})), cm("b", json!({}))]);
-        let e = apply(&mut m, &r).unwrap_err().to_string();
+        let e = apply(&mut m, &r, &Default::default())
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("unable to find field \"data.x\" in replacement target"),
             "{e}"
@@ -815,7 +840,7 @@ mod tests {
             cm("b", json!({"x": "0"})),
             cm("c", json!({"x": "0"})),
         ]);
-        apply(&mut m, &r).unwrap();
+        apply(&mut m, &r, &Default::default()).unwrap();
         assert_eq!(data(&m, 1)["x"], json!("0"));
         assert_eq!(data(&m, 2)["x"], json!("0"));
         assert_eq!(data(&m, 3)["x"], json!("v"));
@@ -827,7 +852,7 @@ mod tests {
             "source: {name: src, fieldPath: data.s}\ntargets: [{select: {name: 't.*'}, fieldPaths: [data.x]}]\n",
         );
         let mut m = resmap(&[cm("src", json!({"s": "v"})), cm("t1", json!({"x": "0"}))]);
-        apply(&mut m, &r).unwrap();
+        apply(&mut m, &r, &Default::default()).unwrap();
         assert_eq!(data(&m, 1)["x"], json!("0"));
     }
 
@@ -846,6 +871,6 @@ mod tests {
             source: Some(Default::default()),
             targets: None,
         }];
-        assert!(apply(&mut m, &r).is_err());
+        assert!(apply(&mut m, &r, &Default::default()).is_err());
     }
 }

@@ -20,6 +20,7 @@
 //!   `$$` is a literal `$`; unknown names and vars whose value is a map or list are left
 //!   as written. Vars that replaced nothing are returned (kubectl prints them on stderr).
 
+use crate::budget::Budget;
 use std::collections::BTreeMap;
 
 use serde_json::Value;
@@ -276,6 +277,19 @@ fn replace_string(
 }
 
 /// kustomize's `refvar.Filter.set` for one field.
+/// Bytes of the strings a var reference field holds (a string, or a map's string values).
+fn text_bytes(node: &Value) -> u64 {
+    match node {
+        Value::String(s) => s.len() as u64,
+        Value::Object(m) => m
+            .values()
+            .filter_map(Value::as_str)
+            .map(|s| s.len() as u64)
+            .sum(),
+        _ => 0,
+    }
+}
+
 fn set(
     node: &mut Value,
     vars: &BTreeMap<String, VarValue>,
@@ -310,6 +324,7 @@ pub fn resolve(
     m: &mut ResMap,
     vars: &[Var],
     var_reference: &[FieldSpec],
+    budget: &Budget,
 ) -> Result<Vec<String>, TransformError> {
     let mut sorted: Vec<&Var> = vars.iter().collect();
     sorted.sort_by(|a, b| a.name.cmp(&b.name));
@@ -340,7 +355,11 @@ pub fn resolve(
                         _ => {}
                     }
                 }
-                set(node, &values, &mut used)
+                let before = text_bytes(node);
+                set(node, &values, &mut used)?;
+                // `$(A)$(A)...` copies a var's value many times into one string.
+                let grown = text_bytes(node).saturating_sub(before);
+                budget.charge_value_bytes(grown).map_err(|e| e.to_string())
             });
             if let Err(e) = result {
                 return Err(TransformError::on(NAME, r, e.to_string()));
@@ -561,9 +580,9 @@ mod tests {
         .unwrap();
         let mut vs = Vec::new();
         merge(&mut m, &mut vs, &[var("S", "Service", "s", "")]).unwrap();
-        let unused = resolve(&mut m, &vs, &[]).unwrap();
+        let unused = resolve(&mut m, &vs, &[], &Default::default()).unwrap();
         assert_eq!(unused, vec!["S"]);
         let missing = [var("T", "Service", "nope", "")];
-        assert!(resolve(&mut m, &missing, &[]).is_err());
+        assert!(resolve(&mut m, &missing, &[], &Default::default()).is_err());
     }
 }

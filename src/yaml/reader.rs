@@ -27,6 +27,9 @@ pub struct Limits {
     pub max_depth: usize,
     /// Most nodes that alias expansion may create in one file.
     pub max_alias_nodes: usize,
+    /// Most bytes of strings that alias expansion may copy in one file (a long string
+    /// aliased many times is few nodes but many bytes).
+    pub max_alias_bytes: usize,
 }
 
 impl Default for Limits {
@@ -34,6 +37,7 @@ impl Default for Limits {
         Limits {
             max_depth: 1000,
             max_alias_nodes: 1_000_000,
+            max_alias_bytes: 64 << 20,
         }
     }
 }
@@ -49,6 +53,10 @@ pub struct Document {
     /// `affinity.nodeAffinity` holding two empty keys prints as `{}` once patched).
     /// Recorded by [`read_resource_stream`] only.
     pub empty_nulls: Vec<String>,
+    /// Nodes in `value` (aliases expanded), for the build's budget.
+    pub nodes: u64,
+    /// Bytes of the strings and keys in `value` (aliases expanded), for the build's budget.
+    pub bytes: u64,
 }
 
 /// Reads a resource stream the way kustomize does: CRLF to LF, split at `---` lines, first
@@ -73,11 +81,13 @@ fn read_stream_with(
     let mut docs = Vec::new();
     for piece in split_documents(&text)? {
         let mut empty_nulls = Vec::new();
-        let read = read_first_document(
+        let mut size = Size::default();
+        let read = read_first_document_sized(
             piece.text,
             Dialect::V3,
             limits,
             annotation_text.then_some(&mut empty_nulls),
+            &mut size,
         )
         .map_err(|e| e.shifted(piece.line - 1))?;
         if let Some(value) = read {
@@ -86,6 +96,8 @@ fn read_stream_with(
                     value,
                     line: piece.line,
                     empty_nulls,
+                    nodes: size.nodes,
+                    bytes: size.bytes,
                 });
             }
         }
@@ -101,7 +113,14 @@ pub fn read_document(
     limits: Limits,
 ) -> Result<Option<Value>, Error> {
     let text = normalize_input(bytes)?;
-    read_first_document(&text, dialect, limits, None)
+    read_first_document_sized(&text, dialect, limits, None, &mut Size::default())
+}
+
+/// What a read created: nodes, and bytes of strings and keys.
+#[derive(Debug, Default, Clone, Copy)]
+struct Size {
+    nodes: u64,
+    bytes: u64,
 }
 
 /// UTF-16 (with BOM) is transcoded; CRLF becomes LF as in kyaml.
@@ -246,8 +265,11 @@ struct Builder<'r> {
     dialect: Dialect,
     limits: Limits,
     stack: Vec<Frame>,
-    anchors: HashMap<usize, (Value, usize)>,
+    /// Anchored values with their node count and string bytes.
+    anchors: HashMap<usize, (Value, usize, usize)>,
     alias_nodes: usize,
+    alias_bytes: usize,
+    size: Size,
     root: Option<Value>,
     /// Keep `metadata.annotations` values as their source text.
     annotation_text: bool,
@@ -295,11 +317,12 @@ fn leading_document_end(src: &str) -> Option<usize> {
 /// Parses the first document of `text`. `None` when there is none.
 /// `resource`: read as a Kubernetes resource (annotation values as text, empty map
 /// entries recorded into the given list).
-fn read_first_document(
+fn read_first_document_sized(
     text: &[u8],
     dialect: Dialect,
     limits: Limits,
     resource: Option<&mut Vec<String>>,
+    size: &mut Size,
 ) -> Result<Option<Value>, Error> {
     let annotation_text = resource.is_some();
     if text.is_empty() {
@@ -322,6 +345,8 @@ fn read_first_document(
         stack: Vec::new(),
         anchors: HashMap::new(),
         alias_nodes: 0,
+        alias_bytes: 0,
+        size: Size::default(),
         root: None,
         annotation_text,
         empty_nulls: resource,
@@ -336,13 +361,17 @@ fn read_first_document(
         match ev {
             Event::StreamStart | Event::DocumentStart(..) => {}
             Event::StreamEnd => return Ok(None),
-            Event::DocumentEnd => return Ok(Some(b.root.take().unwrap_or(Value::Null))),
+            Event::DocumentEnd => {
+                *size = b.size;
+                return Ok(Some(b.root.take().unwrap_or(Value::Null)));
+            }
             Event::Alias(id) => {
-                let (value, count) = match b.anchors.get(&id) {
+                let (value, count, bytes) = match b.anchors.get(&id) {
                     Some(v) => v,
                     None => return Err(mark_error("unknown anchor referenced", mark)),
                 };
                 b.alias_nodes += count;
+                b.alias_bytes += bytes;
                 if b.alias_nodes > b.limits.max_alias_nodes {
                     return Err(mark_error(
                         format!(
@@ -352,6 +381,17 @@ fn read_first_document(
                         mark,
                     ));
                 }
+                if b.alias_bytes > b.limits.max_alias_bytes {
+                    return Err(mark_error(
+                        format!(
+                            "alias expansion exceeds {} bytes (a long string aliased many times?)",
+                            b.limits.max_alias_bytes
+                        ),
+                        mark,
+                    ));
+                }
+                b.size.nodes += *count as u64;
+                b.size.bytes += *bytes as u64;
                 let v = value.clone();
                 b.add(v, 0, None, mark)?;
             }
@@ -461,14 +501,6 @@ fn merge_into(map: &mut Map<String, Value>, source: Value, mark: Marker) -> Resu
     }
 }
 
-fn count_nodes(v: &Value) -> usize {
-    match v {
-        Value::Array(a) => 1 + a.iter().map(count_nodes).sum::<usize>(),
-        Value::Object(m) => 1 + m.values().map(count_nodes).sum::<usize>(),
-        _ => 1,
-    }
-}
-
 const TAG_PREFIX: &str = "tag:yaml.org,2002:";
 
 impl Builder<'_> {
@@ -485,6 +517,7 @@ impl Builder<'_> {
                 mark,
             ));
         }
+        self.size.nodes += 1;
         self.stack.push(frame);
         Ok(())
     }
@@ -527,11 +560,15 @@ impl Builder<'_> {
                 }
             };
             if anchor != 0 {
-                self.anchors.insert(anchor, (Value::String(k.clone()), 1));
+                self.anchors
+                    .insert(anchor, (Value::String(k.clone()), 1, k.len()));
             }
+            self.size.bytes += k.len() as u64;
             *key = Some(k);
             return Ok(());
         }
+        self.size.nodes += 1;
+        self.size.bytes += text.len() as u64;
         if self.annotation_text && self.in_annotations() {
             return self.add(Value::String(text), anchor, None, mark);
         }
@@ -584,8 +621,9 @@ impl Builder<'_> {
         mark: Marker,
     ) -> Result<(), Error> {
         if anchor != 0 {
-            let n = count_nodes(&value);
-            self.anchors.insert(anchor, (value.clone(), n));
+            let (nodes, bytes) = crate::budget::measure(&value);
+            self.anchors
+                .insert(anchor, (value.clone(), nodes as usize, bytes as usize));
         }
         match self.stack.last_mut() {
             None => {

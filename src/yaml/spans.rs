@@ -125,6 +125,18 @@ pub struct ScalarSpan {
     pub block: Option<BlockParts>,
 }
 
+/// One mapping key: where it is written, and the path of the value it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeySpan {
+    /// The path of the entry's value (the key is its last segment).
+    pub path: Vec<PathSeg>,
+    /// The key's own bytes in the file.
+    pub span: Range<usize>,
+    /// 1-based line and column (in characters) of `span.start`.
+    pub line: usize,
+    pub column: usize,
+}
+
 /// What the document's top-level node is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RootKind {
@@ -144,6 +156,25 @@ pub struct DocumentSpans {
     pub root: RootKind,
     /// Every non-key scalar, in document order.
     pub scalars: Vec<ScalarSpan>,
+    /// Every scalar mapping key, in document order.
+    pub keys: Vec<KeySpan>,
+}
+
+impl DocumentSpans {
+    /// The 1-based line and column where the node at `path` is named: its key, or for a
+    /// sequence item its first scalar; else the nearest enclosing entry that has one.
+    pub fn position_of(&self, path: &[PathSeg]) -> Option<(usize, usize)> {
+        for len in (1..=path.len()).rev() {
+            let want = &path[..len];
+            if let Some(k) = self.keys.iter().find(|k| k.path == want) {
+                return Some((k.line, k.column));
+            }
+            if let Some(s) = self.scalars.iter().find(|s| s.path.starts_with(want)) {
+                return Some((s.line, s.column));
+            }
+        }
+        None
+    }
 }
 
 /// Scans a YAML stream. Empty and null documents are dropped, as kyaml drops them.
@@ -266,6 +297,7 @@ fn scan_piece(
         comments,
         stack: Vec::new(),
         scalars: Vec::new(),
+        keys: Vec::new(),
         last_end: range.start,
         root: None,
     };
@@ -286,6 +318,7 @@ fn scan_piece(
         line: first_line,
         root,
         scalars: w.scalars,
+        keys: w.keys,
     }))
 }
 
@@ -323,6 +356,7 @@ struct Walker<'a> {
     comments: Vec<Range<usize>>,
     stack: Vec<Frame>,
     scalars: Vec<ScalarSpan>,
+    keys: Vec<KeySpan>,
     /// End of the source text of the tokens walked so far that the parser reports (not
     /// comments, nor `-`, `:` and `?` indicators).
     last_end: usize,
@@ -403,6 +437,16 @@ impl Walker<'_> {
             }
             Event::Scalar(value, style, _, tag) => {
                 if self.wants_key() {
+                    let mut path = self.path();
+                    if let Some(last) = path.last_mut() {
+                        *last = PathSeg::Key(value.to_string());
+                    }
+                    self.keys.push(KeySpan {
+                        path,
+                        span: t.range.clone(),
+                        line: self.first_line.saturating_sub(1) + t.line,
+                        column: t.col + 1,
+                    });
                     self.key_done(value.to_string());
                 } else {
                     self.scalar(t, value, *style, tag.is_some(), anchor)?;
