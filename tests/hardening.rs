@@ -611,3 +611,28 @@ fn an_alias_bomb_is_reported_at_the_file_that_holds_it() {
     assert!(e.starts_with("/app/bomb.yaml:"), "{e}");
     assert!(e.contains("alias expansion exceeds"), "{e}");
 }
+
+#[test]
+fn several_delete_patches_in_one_file_apply_where_kubectl_panics() {
+    // kustomize#5471: kubectl v5.5.0 dereferences nil and panics on this tree.
+    let mut fs = MemFs::new();
+    let cm = |n: &str| format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {n}\n");
+    fs.add(
+        "/app/kustomization.yaml",
+        "resources:\n- r.yaml\npatches:\n- path: p.yaml\n",
+    )
+    .add(
+        "/app/r.yaml",
+        format!("{}---\n{}---\n{}", cm("a"), cm("b"), cm("c")),
+    )
+    .add(
+        "/app/p.yaml",
+        format!(
+            "$patch: delete\n{}---\n$patch: delete\n{}",
+            cm("a"),
+            cm("b")
+        ),
+    );
+    let out = build_mem(fs, "/app", &Options::default()).unwrap();
+    assert_eq!(String::from_utf8(out).unwrap(), cm("c"));
+}

@@ -11,6 +11,7 @@ fuzz_target!(|data: &[u8]| {
     let limits = rustomize::yaml::Limits {
         max_depth: 200,
         max_alias_nodes: 100_000,
+        max_alias_bytes: 1 << 20,
     };
     let Ok(docs) = rustomize::yaml::read_stream(data, limits) else {
         return;

@@ -5,7 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let limits = rustomize::yaml::Limits { max_depth: 200, max_alias_nodes: 100_000 };
+    let limits = rustomize::yaml::Limits { max_depth: 200, max_alias_nodes: 100_000, max_alias_bytes: 1 << 20 };
     if let Ok(docs) = rustomize::yaml::read_stream(data, limits) {
         for d in docs {
             if let Ok(text) = rustomize::yaml::to_string(&d.value) {
