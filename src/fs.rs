@@ -13,6 +13,7 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use crate::budget::Budget;
+use crate::remote::{is_http_url, Checkout, RemoteError, RepoSpec, Session};
 
 /// What a build may read.
 ///
@@ -335,6 +336,7 @@ pub enum LoadRestrictor {
 
 /// Why a load failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LoadError {
     #[error("security; file '{path}' is not in or below '{root}'")]
     OutsideRoot { path: PathBuf, root: PathBuf },
@@ -344,11 +346,15 @@ pub enum LoadError {
     NotRegular(PathBuf),
     #[error("'{0}' is not a directory")]
     NotADirectory(PathBuf),
+    #[error("new root '{0}' cannot be absolute")]
+    AbsoluteRoot(String),
     #[error("cycle detected: candidate root '{candidate}' contains visited root '{visited}'")]
     Cycle {
         candidate: PathBuf,
         visited: PathBuf,
     },
+    #[error("cycle detected: URI '{uri}' referenced by previous URI '{previous}'")]
+    RepoCycle { uri: String, previous: String },
     #[error("file '{path}' is larger than the limit of {limit} bytes (raise it with --limit file-bytes=N)")]
     TooLarge { path: PathBuf, limit: u64 },
     #[error("unable to find one of 'kustomization.yaml', 'kustomization.yml' or 'Kustomization' in directory '{0}'")]
@@ -357,8 +363,23 @@ pub enum LoadError {
     MultipleKustomizations(PathBuf),
     #[error("{0}")]
     Budget(#[from] crate::budget::Exceeded),
-    #[error("remote {0:?} cannot be loaded: rustomize builds local trees only (vendor the remote base into the repository)")]
-    Remote(String),
+    /// A remote reference could not be loaded: the URL and why.
+    #[error("{url}: {source}")]
+    Remote {
+        url: String,
+        #[source]
+        source: RemoteError,
+    },
+    /// An HTTP answer that is not 2xx for a URL that is also a repository URL: kustomize's
+    /// signal to try it as a repository.
+    #[error("URL is a git repository")]
+    UrlIsGitRepository(String),
+    #[error("'{path}' refers to file '{file}'; expecting directory")]
+    RemoteFileNotDirectory { path: PathBuf, file: String },
+    #[error("\"{path}\" refers to directory outside of repo \"{repo}\"")]
+    OutsideRepo { path: PathBuf, repo: PathBuf },
+    #[error("security; bases in kustomizations found in cloned git repos must be within the repo, but base '{base}' is outside '{repo}'")]
+    BaseOutsideRepo { base: PathBuf, repo: PathBuf },
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
 }
@@ -372,15 +393,8 @@ impl LoadError {
                 path: path.to_path_buf(),
                 limit,
             },
-            io::ErrorKind::InvalidInput if !path.as_os_str().is_empty() => {
-                if e.to_string().ends_with("is not a regular file") {
-                    LoadError::NotRegular(path.to_path_buf())
-                } else {
-                    LoadError::Io {
-                        path: path.to_path_buf(),
-                        source: e,
-                    }
-                }
+            io::ErrorKind::InvalidInput if e.to_string().ends_with("is not a regular file") => {
+                LoadError::NotRegular(path.to_path_buf())
             }
             _ => LoadError::Io {
                 path: path.to_path_buf(),
@@ -388,12 +402,39 @@ impl LoadError {
             },
         }
     }
+
+    /// An HTTP error for a URL that is not a repository (kustomize's `ErrHTTP`): such a
+    /// resource is not tried as a directory.
+    pub fn is_http(&self) -> bool {
+        matches!(
+            self,
+            LoadError::Remote {
+                source: RemoteError::Status { .. },
+                ..
+            }
+        )
+    }
+
+    /// A git command that ran out of time.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, LoadError::Remote { source, .. } if source.is_timeout())
+    }
 }
 
 /// The kustomization roots that led to a loader, innermost first (for cycle detection).
 struct Referrer {
     root: PathBuf,
+    /// The repository URL the loader was cloned from, if it was.
+    repo_url: Option<String>,
     parent: Option<Arc<Referrer>>,
+}
+
+/// A loader inside a clone: the clone's root (nothing may leave it) and the clone itself,
+/// kept alive as long as a loader needs it.
+#[derive(Debug)]
+struct InRepo {
+    clone_root: PathBuf,
+    _checkout: Arc<Checkout>,
 }
 
 /// The file loader for one kustomization directory.
@@ -406,22 +447,18 @@ pub struct Loader {
     /// Roots of the kustomizations that led here, and how many.
     referrers: Option<Arc<Referrer>>,
     depth: u64,
+    /// Remote access granted to the build (`None`: refused).
+    session: Option<Arc<Session>>,
+    /// Set when this root lies in a clone.
+    repo: Option<Arc<InRepo>>,
+    /// The repository URL this loader was cloned from (a remote kustomization's own).
+    repo_url: Option<String>,
 }
 
 impl std::fmt::Debug for Loader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Loader").field("root", &self.root).finish()
     }
-}
-
-/// `true` for paths kustomize would treat as remote (git or HTTP).
-pub fn looks_remote(p: &str) -> bool {
-    p.contains("://")
-        || p.starts_with("git@")
-        || p.starts_with("git::")
-        || p.starts_with("github.com/")
-        || p.starts_with("gitlab.com/")
-        || p.starts_with("bitbucket.org/")
 }
 
 impl Loader {
@@ -432,16 +469,35 @@ impl Loader {
         restrictor: LoadRestrictor,
         budget: Arc<Budget>,
     ) -> Result<Loader, LoadError> {
-        let root = confirm_dir(fs.as_ref(), dir)?;
+        Loader::new_with_remote(fs, dir, restrictor, budget, None)
+    }
+
+    /// A loader for the build root `dir`, which may be a repository URL when `session`
+    /// grants remote access.
+    pub fn new_with_remote(
+        fs: Arc<dyn FileSystem>,
+        dir: &Path,
+        restrictor: LoadRestrictor,
+        budget: Arc<Budget>,
+        session: Option<Arc<Session>>,
+    ) -> Result<Loader, LoadError> {
         budget.charge_kustomization(1)?;
-        Ok(Loader {
+        let mut ldr = Loader {
+            root: PathBuf::from("/"),
             fs,
-            root,
             restrictor,
             budget,
             referrers: None,
             depth: 0,
-        })
+            session,
+            repo: None,
+            repo_url: None,
+        };
+        if let Some(spec) = dir.to_str().and_then(|d| RepoSpec::parse(d).ok()) {
+            return ldr.at_clone(&spec, None);
+        }
+        ldr.root = confirm_dir(ldr.fs.as_ref(), dir)?;
+        Ok(ldr)
     }
 
     pub fn root(&self) -> &Path {
@@ -457,16 +513,18 @@ impl Loader {
         &self.budget
     }
 
+    /// The repository URL this kustomization was cloned from, if it was.
+    pub fn repo_url(&self) -> Option<&str> {
+        self.repo_url.as_deref()
+    }
+
     /// The absolute form of `path` relative to this root (not checked).
     pub fn join(&self, path: &str) -> PathBuf {
         normalize(&self.root.join(path))
     }
 
-    /// Resolves `path` for reading, applying the restrictor.
+    /// Resolves a local `path` for reading, applying the restrictor.
     pub fn resolve_file(&self, path: &str) -> Result<PathBuf, LoadError> {
-        if looks_remote(path) {
-            return Err(LoadError::Remote(path.to_string()));
-        }
         let joined = self.join(path);
         match self.restrictor {
             LoadRestrictor::None => Ok(joined),
@@ -491,10 +549,26 @@ impl Loader {
     }
 
     /// Reads a file relative to this root: the restrictor applies, only regular files are
-    /// read, and no more than the file-size limit.
+    /// read, and no more than the file-size limit. An `http(s)://` URL is fetched, when the
+    /// build has remote access.
     pub fn load(&self, path: &str) -> Result<(PathBuf, Vec<u8>), LoadError> {
-        let p = self.resolve_file(path)?;
         let limit = self.budget.file_bytes();
+        if is_http_url(path) {
+            let remote = |source| LoadError::Remote {
+                url: path.to_string(),
+                source,
+            };
+            let session = self.session.as_ref().ok_or(remote(RemoteError::Disabled))?;
+            return match session.get(path, limit) {
+                Ok(bytes) => Ok((PathBuf::from(path), bytes)),
+                // kustomize's signal that the URL names a repository, not a file.
+                Err(RemoteError::Status { .. }) if RepoSpec::parse(path).is_ok() => {
+                    Err(LoadError::UrlIsGitRepository(path.to_string()))
+                }
+                Err(e) => Err(remote(e)),
+            };
+        }
+        let p = self.resolve_file(path)?;
         let bytes = self
             .fs
             .read(&p, limit)
@@ -522,13 +596,44 @@ impl Loader {
         found.ok_or_else(|| LoadError::MissingKustomization(self.root.clone()))
     }
 
-    /// A loader for the directory `path` (a base, overlay or component), refusing cycles:
-    /// the new root may not contain this root or any root that led here.
+    /// A loader for `path`, a base, overlay or component: a repository URL is cloned (when
+    /// the build has remote access), anything else is a directory relative to this root.
+    /// Cycles are refused: the new root may not contain this root or any root that led
+    /// here, nor repeat a repository URL that led here; inside a clone, nothing may leave
+    /// it.
     pub fn child(&self, path: &str) -> Result<Loader, LoadError> {
-        if looks_remote(path) {
-            return Err(LoadError::Remote(path.to_string()));
+        if path.is_empty() {
+            return Err(LoadError::NotADirectory(PathBuf::new()));
+        }
+        if let Ok(spec) = RepoSpec::parse(path) {
+            let mut urls: Vec<&str> = self.repo_url.as_deref().into_iter().collect();
+            let mut referrers = self.referrers.as_deref();
+            while let Some(r) = referrers {
+                urls.extend(r.repo_url.as_deref());
+                referrers = r.parent.as_deref();
+            }
+            if let Some(prev) = urls.into_iter().find(|u| u.starts_with(&spec.raw)) {
+                return Err(LoadError::RepoCycle {
+                    uri: spec.raw.clone(),
+                    previous: prev.to_string(),
+                });
+            }
+            self.budget.check_depth(self.depth + 1)?;
+            self.budget.charge_kustomization(1)?;
+            return self.at_clone(&spec, Some(self));
+        }
+        if Path::new(path).is_absolute() {
+            return Err(LoadError::AbsoluteRoot(path.to_string()));
         }
         let root = confirm_dir(self.fs.as_ref(), &self.join(path))?;
+        if let Some(repo) = &self.repo {
+            if !root.starts_with(&repo.clone_root) {
+                return Err(LoadError::BaseOutsideRepo {
+                    base: root,
+                    repo: repo.clone_root.clone(),
+                });
+            }
+        }
         let mut at = Some(&self.root);
         let mut chain = self.referrers.as_deref();
         while let Some(visited) = at {
@@ -548,11 +653,70 @@ impl Loader {
             root,
             restrictor: self.restrictor,
             budget: self.budget.clone(),
-            referrers: Some(Arc::new(Referrer {
-                root: self.root.clone(),
-                parent: self.referrers.clone(),
-            })),
+            referrers: Some(self.as_referrer()),
             depth: self.depth + 1,
+            session: self.session.clone(),
+            repo: self.repo.clone(),
+            repo_url: None,
+        })
+    }
+
+    fn as_referrer(&self) -> Arc<Referrer> {
+        Arc::new(Referrer {
+            root: self.root.clone(),
+            repo_url: self.repo_url.clone(),
+            parent: self.referrers.clone(),
+        })
+    }
+
+    /// A loader at the kustomization `spec` names in its repository: cloned through the
+    /// build's session, read from disk, restricted to that directory (kustomize ignores
+    /// `--load-restrictor` inside a clone), nothing outside the clone.
+    fn at_clone(&self, spec: &RepoSpec, parent: Option<&Loader>) -> Result<Loader, LoadError> {
+        let remote = |source| LoadError::Remote {
+            url: spec.raw.clone(),
+            source,
+        };
+        let session = self.session.as_ref().ok_or(remote(RemoteError::Disabled))?;
+        let checkout = session.checkout(spec).map_err(remote)?;
+        let disk: Arc<dyn FileSystem> = Arc::new(DiskFs);
+        let target = normalize(&checkout.dir.join(spec.kust_dir()));
+        let real = disk.canonicalize(&target).map_err(|e| LoadError::Io {
+            path: target.clone(),
+            source: e,
+        })?;
+        if disk.is_file(&real) {
+            let file = real
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            return Err(LoadError::RemoteFileNotDirectory { path: target, file });
+        }
+        if !disk.is_dir(&real) {
+            return Err(LoadError::NotADirectory(target));
+        }
+        let clone_root = disk
+            .canonicalize(&checkout.dir)
+            .unwrap_or_else(|_| checkout.dir.clone());
+        if !real.starts_with(&clone_root) {
+            return Err(LoadError::OutsideRepo {
+                path: target,
+                repo: clone_root,
+            });
+        }
+        Ok(Loader {
+            fs: disk,
+            root: real,
+            restrictor: LoadRestrictor::RootOnly,
+            budget: self.budget.clone(),
+            referrers: parent.map(Loader::as_referrer),
+            depth: parent.map_or(0, |p| p.depth + 1),
+            session: self.session.clone(),
+            repo: Some(Arc::new(InRepo {
+                clone_root,
+                _checkout: checkout,
+            })),
+            repo_url: Some(spec.raw.clone()),
         })
     }
 }

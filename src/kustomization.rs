@@ -91,11 +91,11 @@ pub struct Kustomization {
     #[serde(alias = "secretgenerator")]
     pub secret_generator: Option<Vec<GeneratorArgs>>,
     #[serde(alias = "helmglobals")]
-    pub helm_globals: Option<Value>,
+    pub helm_globals: Option<crate::helm::HelmGlobals>,
     #[serde(alias = "helmcharts")]
-    pub helm_charts: Option<Vec<Value>>,
+    pub helm_charts: Option<Vec<crate::helm::HelmChart>>,
     #[serde(alias = "helmchartinflationgenerator")]
-    pub helm_chart_inflation_generator: Option<Vec<Value>>,
+    pub helm_chart_inflation_generator: Option<Vec<crate::helm::LegacyHelmChart>>,
     #[serde(alias = "generatoroptions")]
     pub generator_options: Option<GeneratorOptions>,
     pub configurations: Option<Vec<String>>,
@@ -385,6 +385,27 @@ impl KustomizationError {
     }
 }
 
+/// Go decodes free-form values with encoding/json into `interface{}`, where every number
+/// is a float64: integers past 2^53 lose their last digits.
+fn go_json_numbers(v: &mut Value) {
+    match v {
+        Value::Number(n)
+            if n.as_f64()
+                .is_some_and(|f| f.abs() > 9_007_199_254_740_992.0) =>
+        {
+            if let Some(f) = n.as_f64().and_then(serde_json::Number::from_f64) {
+                *n = f;
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(go_json_numbers),
+        Value::Object(m) => m.values_mut().for_each(go_json_numbers),
+        _ => {}
+    }
+}
+
+/// Fields of the schema that hold arbitrary YAML (`map[string]interface{}` in Go).
+const FREE_FORM: [&str; 2] = ["valuesInline", "valuesLocal"];
+
 /// The string maps of the schema (`map[string]string` in Go).
 const STRING_MAPS: [&str; 6] = [
     "commonLabels",
@@ -411,6 +432,12 @@ fn null_is_zero(v: &mut Value, string_map: bool) {
             }
             m.retain(|_, x| !x.is_null());
             for (k, x) in m.iter_mut() {
+                // Free-form values (a chart's inline values) keep their nulls: Go holds
+                // them in a map[string]interface{}, where null deletes a chart value.
+                if FREE_FORM.contains(&k.as_str()) {
+                    go_json_numbers(x);
+                    continue;
+                }
                 null_is_zero(x, x.is_object() && STRING_MAPS.contains(&k.as_str()));
             }
         }
@@ -486,6 +513,26 @@ impl Kustomization {
         }
         if let Some(tags) = self.image_tags.take() {
             self.images.get_or_insert_with(Vec::new).extend(tags);
+        }
+        if let Some(legacy) = self.helm_chart_inflation_generator.take() {
+            // The old entries' homes become helmGlobals (the last one set wins), unless the
+            // kustomization has helmGlobals of its own.
+            if self.helm_globals.is_none() {
+                let mut globals = crate::helm::HelmGlobals::default();
+                for l in &legacy {
+                    if !l.helm_home.is_empty() {
+                        globals.config_home = l.helm_home.clone();
+                    }
+                    if !l.chart_home.is_empty() {
+                        globals.chart_home = l.chart_home.clone();
+                    }
+                }
+                if globals != Default::default() {
+                    self.helm_globals = Some(globals);
+                }
+            }
+            let charts = self.helm_charts.get_or_insert_with(Vec::new);
+            charts.extend(legacy.iter().map(crate::helm::LegacyHelmChart::to_chart));
         }
         for g in self
             .config_map_generator

@@ -100,6 +100,8 @@ pub enum GeneratorPlugin {
     ConfigMap(GeneratorArgs),
     Secret(GeneratorArgs),
     IamPolicy(IamPolicyArgs),
+    /// A HelmChartInflationGenerator: the chart and the Helm globals set next to it.
+    Helm(crate::helm::HelmGlobals, crate::helm::HelmChart),
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -349,6 +351,26 @@ pub fn transformer(v: &Value) -> Result<TransformerPlugin, PluginError> {
     })
 }
 
+/// The fields of a Helm chart entry.
+const HELM_CHART_FIELDS: &[&str] = &[
+    "name",
+    "version",
+    "repo",
+    "releaseName",
+    "namespace",
+    "additionalValuesFiles",
+    "valuesFile",
+    "valuesInline",
+    "valuesMerge",
+    "includeCRDs",
+    "skipHooks",
+    "apiVersions",
+    "kubeVersion",
+    "nameTemplate",
+    "skipTests",
+    "debug",
+];
+
 /// Reads a generator configuration.
 pub fn generator(v: &Value) -> Result<GeneratorPlugin, PluginError> {
     let kind = check_builtin(v)?;
@@ -404,7 +426,32 @@ pub fn generator(v: &Value) -> Result<GeneratorPlugin, PluginError> {
             })
         }
         "IAMPolicyGenerator" => Ok(GeneratorPlugin::IamPolicy(de(v).map_err(cfg)?)),
-        "HelmChartInflationGenerator" => Err(cfg("helm charts are not supported".into())),
+        "HelmChartInflationGenerator" => {
+            // The configuration is the chart's fields and the globals' at the top level,
+            // next to apiVersion, kind and metadata; anything else is ignored.
+            let Value::Object(m) = v else {
+                return Err(cfg("the configuration is not a map".into()));
+            };
+            let mut chart = serde_json::Map::new();
+            let mut globals = serde_json::Map::new();
+            for (k, x) in m {
+                match k.as_str() {
+                    "chartHome" | "configHome" => {
+                        globals.insert(k.clone(), x.clone());
+                    }
+                    "apiVersion" | "kind" | "metadata" => {}
+                    _ if HELM_CHART_FIELDS.contains(&k.as_str()) => {
+                        chart.insert(k.clone(), x.clone());
+                    }
+                    _ => {}
+                }
+            }
+            let chart =
+                serde_json::from_value(Value::Object(chart)).map_err(|e| cfg(e.to_string()))?;
+            let globals =
+                serde_json::from_value(Value::Object(globals)).map_err(|e| cfg(e.to_string()))?;
+            Ok(GeneratorPlugin::Helm(globals, chart))
+        }
         _ if transformer(v).is_ok() => Err(PluginError::WrongRole(kind, "generator")),
         _ => Err(PluginError::UnknownBuiltin(kind)),
     }

@@ -211,12 +211,42 @@ impl Behavior {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Origin {
     pub path: String,
+    /// The repository a remote resource came from (its clone URL).
+    pub repo: String,
+    /// The ref of that repository.
+    pub git_ref: String,
     pub configured_in: String,
     /// apiVersion, kind, name, namespace of the configuring plugin.
     pub configured_by: [String; 4],
 }
 
 impl Origin {
+    /// kustomize's `Origin.Append`: the origin of something at `input` relative to this
+    /// one. A repository URL starts over at that repository (its directory, where
+    /// kustomize's own arithmetic on the not-yet-cloned path gives `notCloned` for the
+    /// repository's root); a path is joined as Go's `filepath.Join` joins.
+    pub fn append(&self, input: &str) -> Origin {
+        let mut o = self.clone();
+        let mut input = input.to_string();
+        if let Ok(spec) = crate::remote::RepoSpec::parse(&input) {
+            o.repo = spec.clone_url();
+            o.git_ref = spec.git_ref.clone();
+            o.path = String::new();
+            let dir = spec.kust_dir();
+            input = if dir.is_empty() {
+                "notCloned".into()
+            } else {
+                dir
+            };
+        }
+        let joined = crate::fs::normalize(&std::path::Path::new(&o.path).join(&input));
+        o.path = match joined.to_string_lossy().as_ref() {
+            "." => String::new(),
+            s => s.to_string(),
+        };
+        o
+    }
+
     /// The YAML kustomize writes into the annotation (fields in declaration order,
     /// empty ones left out, 2-space indentation).
     pub fn to_yaml(&self, indent: &str) -> String {
@@ -230,6 +260,12 @@ impl Origin {
         };
         if !self.path.is_empty() {
             line(&mut out, format!("path: {}", yaml_scalar(&self.path)));
+        }
+        if !self.repo.is_empty() {
+            line(&mut out, format!("repo: {}", yaml_scalar(&self.repo)));
+        }
+        if !self.git_ref.is_empty() {
+            line(&mut out, format!("ref: {}", yaml_scalar(&self.git_ref)));
         }
         if !self.configured_in.is_empty() {
             line(
@@ -256,9 +292,7 @@ impl Origin {
 fn yaml_scalar(s: &str) -> String {
     let plain_ok = !s.is_empty()
         && crate::yaml::resolve::v2_plain_is_string(s)
-        && s.chars()
-            .all(|c| c.is_alphanumeric() || "./_-~+@".contains(c))
-        && !s.starts_with(['-', '~', '@']);
+        && crate::yaml::emit::plain_allowed(s);
     if plain_ok {
         s.to_string()
     } else {

@@ -1,15 +1,25 @@
-//! Builds every conformance case under `fixtures/` and compares the bytes with kubectl's
-//! golden output (`expected.yaml`), or checks that the build fails (`expected-error.txt`).
+//! Every conformance case under `fixtures/` as a test of its own, named `SUITE/CASE`
+//! (`cargo test --test conformance -- krusty/TestSomething` runs one): the build's bytes
+//! against kubectl's golden output (`expected.yaml`), or a failure where kubectl fails
+//! (`expected-error.txt`).
+//!
+//! Cases with real parts (remote git repositories, a file server, a stand-in `helm`) run
+//! in a scratch copy exactly as `fixtures/regen_goldens.py` ran kubectl on them
+//! (`tests/support`).
 //!
 //! Cases that do not pass yet are listed in `tests/known-failures.txt`. The list may only
-//! shrink: a listed case that passes fails this test, so the list stays honest.
+//! shrink: a listed case that passes fails, so the list stays honest.
+
+mod support;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use libtest_mimic::{Arguments, Failed, Trial};
 use rustomize::build::{Options, Reorder};
 use rustomize::fs::{DiskFs, LoadRestrictor};
+use support::{Case, Work};
 
 const SUITES: &[&str] = &[
     "conformance/yaml-format",
@@ -17,15 +27,10 @@ const SUITES: &[&str] = &[
     "conformance/examples",
     "conformance/smp",
     "conformance/differential",
+    "conformance/remote",
+    "conformance/helm",
     "corpus",
 ];
-
-struct Case {
-    id: String,
-    dir: PathBuf,
-    root: String,
-    args: Vec<String>,
-}
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
@@ -34,173 +39,135 @@ fn fixtures() -> PathBuf {
 fn load_cases() -> Vec<Case> {
     let mut cases = Vec::new();
     for suite in SUITES {
-        let dir = fixtures().join(suite);
-        let Ok(entries) = std::fs::read_dir(&dir) else {
+        let Ok(entries) = std::fs::read_dir(fixtures().join(suite)) else {
             continue;
         };
-        let mut names: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        names.sort();
-        for d in names {
-            let case_file = d.join("case.yaml");
-            if !case_file.is_file() || !d.join("in").is_dir() {
+        let mut dirs: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        dirs.sort();
+        for d in dirs {
+            if !d.join("case.yaml").is_file() || !d.join("in").is_dir() {
                 continue;
             }
-            let bytes = std::fs::read(&case_file).unwrap();
-            let v = rustomize::yaml::read_document(
-                &bytes,
-                rustomize::yaml::Dialect::V3,
-                Default::default(),
-            )
-            .unwrap()
-            .unwrap();
-            let root = v
-                .get("root")
-                .and_then(|r| r.as_str())
-                .unwrap_or(".")
-                .to_string();
-            let args = v
-                .get("args")
-                .and_then(|a| a.as_array())
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default();
             let name = d.file_name().unwrap().to_string_lossy().to_string();
-            cases.push(Case {
-                id: format!("{suite}/{name}"),
-                dir: d,
-                root,
-                args,
-            });
+            cases.push(Case::load(format!("{suite}/{name}"), d));
         }
     }
     cases
 }
 
-fn options(args: &[String]) -> Options {
+/// The build options a case's `args` ask for.
+fn options(args: &[String], work: Option<&Work>) -> Options {
     let mut o = Options::default();
-    for a in args {
+    let mut network = rustomize::remote::Network::default();
+    if let Some(w) = work {
+        network.git_env = support::git_env(&w.dir);
+    }
+    o.remote = Some(Arc::new(network));
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
         match a.as_str() {
             "--enable-managedby-label" => o.add_managed_by_label = true,
             "--load-restrictor=LoadRestrictionsNone" => o.load_restrictor = LoadRestrictor::None,
             "--reorder=none" => o.reorder = Reorder::None,
+            "--enable-helm" | "--enable-alpha-plugins" => o.helm.enabled = true,
+            "--helm-debug" => o.helm.debug = true,
+            "--helm-command" => o.helm.command = it.next().unwrap().clone(),
+            "--helm-kube-version" => o.helm.kube_version = it.next().unwrap().clone(),
+            "--helm-api-versions" => o.helm.api_versions.push(it.next().unwrap().clone()),
             other => panic!("conformance harness does not know the flag {other}"),
         }
     }
     o
 }
 
-/// `Ok(())` when the case passes, else a short reason.
+/// Builds a case; `Ok(())` when it matches kubectl.
 fn run_case(c: &Case) -> Result<(), String> {
-    let target = c.dir.join("in").join(&c.root);
-    let result = rustomize::build::render(Arc::new(DiskFs), &target, &options(&c.args));
+    let work = c.has_real_parts().then(|| Work::new(c));
+    let (target, args) = match &work {
+        Some(w) => {
+            let root = w.substitute(&c.root);
+            let target = if root.contains("://") || root.starts_with("git@") {
+                PathBuf::from(root)
+            } else {
+                w.dir.join("in").join(root)
+            };
+            let args: Vec<String> = c.args.iter().map(|a| w.substitute(a)).collect();
+            (target, args)
+        }
+        None => (c.dir.join("in").join(&c.root), c.args.clone()),
+    };
+    let opts = options(&args, work.as_ref());
+    let result = rustomize::build::render(Arc::new(DiskFs), &target, &opts);
     let expected = c.dir.join("expected.yaml");
     if expected.is_file() {
         let want = std::fs::read(&expected).unwrap();
-        match result {
-            Ok(got) if got == want => Ok(()),
-            Ok(got) => {
-                let line = got
-                    .split(|&b| b == b'\n')
-                    .zip(want.split(|&b| b == b'\n'))
-                    .position(|(a, b)| a != b);
-                Err(format!(
-                    "output differs (first at line {})",
-                    line.map_or(0, |l| l + 1)
-                ))
-            }
-            Err(e) => Err(format!("build failed: {e}")),
+        let got = match result {
+            Ok(got) => got,
+            Err(e) => return Err(format!("build failed: {e}")),
+        };
+        let got = match &work {
+            Some(w) => w.unsubstitute(&String::from_utf8_lossy(&got)).into_bytes(),
+            None => got,
+        };
+        if got == want {
+            return Ok(());
         }
+        // What the build printed, for a diff against expected.yaml.
+        let saved = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{}.yaml", c.id));
+        let _ = std::fs::create_dir_all(saved.parent().unwrap());
+        let _ = std::fs::write(&saved, &got);
+        let line = got
+            .split(|&b| b == b'\n')
+            .zip(want.split(|&b| b == b'\n'))
+            .position(|(a, b)| a != b)
+            .map_or(0, |l| l + 1);
+        Err(format!(
+            "output differs from kubectl's (first at line {line}; the output is in {})",
+            saved.display()
+        ))
     } else {
         match result {
             Err(_) => Ok(()),
-            Ok(_) => Err("build succeeded but kubectl fails".into()),
+            Ok(_) => Err("the build succeeds but kubectl fails".into()),
         }
     }
 }
 
-#[test]
-fn conformance() {
+fn main() {
+    let args = Arguments::from_args();
     let known: BTreeSet<String> = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/known-failures.txt"),
     )
     .unwrap_or_default()
     .lines()
-    .map(|l| l.trim())
+    .map(str::trim)
     .filter(|l| !l.is_empty() && !l.starts_with('#'))
     .map(String::from)
     .collect();
     let cases = load_cases();
     assert!(
-        cases.len() > 390,
+        cases.len() > 500,
         "fixtures missing? found {} cases",
         cases.len()
     );
-    let results: Mutex<Vec<(String, Result<(), String>)>> = Mutex::new(Vec::new());
-    let next = Mutex::new(0usize);
-    let threads = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .min(4);
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| loop {
-                let i = {
-                    let mut n = next.lock().unwrap();
-                    let i = *n;
-                    *n += 1;
-                    i
-                };
-                let Some(c) = cases.get(i) else { break };
-                let r = run_case(c);
-                results.lock().unwrap().push((c.id.clone(), r));
-            });
-        }
-    });
-    let mut results = results.into_inner().unwrap();
-    results.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut unexpected_failures = Vec::new();
-    let mut unexpected_passes = Vec::new();
-    let mut per_suite: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
-    for (id, r) in &results {
-        let suite = id
-            .rsplit_once('/')
-            .map_or(id.as_str(), |(s, _)| s)
-            .to_string();
-        let e = per_suite.entry(suite).or_default();
-        e.1 += 1;
-        match r {
-            Ok(()) => {
-                e.0 += 1;
-                if known.contains(id) {
-                    unexpected_passes.push(id.clone());
-                }
-            }
-            Err(why) => {
-                if !known.contains(id) {
-                    unexpected_failures.push(format!("{id}: {why}"));
-                }
-            }
-        }
-    }
-    for (suite, (pass, total)) in &per_suite {
-        eprintln!("{suite}: {pass}/{total}");
-    }
-    let ids: BTreeSet<&String> = results.iter().map(|r| &r.0).collect();
-    let stale: Vec<&String> = known.iter().filter(|k| !ids.contains(k)).collect();
+    let ids: BTreeSet<&str> = cases.iter().map(|c| c.id.as_str()).collect();
+    let stale: Vec<&String> = known.iter().filter(|k| !ids.contains(k.as_str())).collect();
     assert!(
         stale.is_empty(),
-        "known-failures lists cases that do not exist: {stale:?}"
+        "tests/known-failures.txt lists cases that do not exist: {stale:?}"
     );
-    assert!(
-        unexpected_passes.is_empty(),
-        "these cases pass now; remove them from tests/known-failures.txt:\n{}",
-        unexpected_passes.join("\n")
-    );
-    assert!(
-        unexpected_failures.is_empty(),
-        "unexpected failures:\n{}",
-        unexpected_failures.join("\n")
-    );
+    let trials = cases
+        .into_iter()
+        .map(|c| {
+            let listed = known.contains(&c.id);
+            Trial::test(c.id.clone(), move || match (run_case(&c), listed) {
+                (Ok(()), false) | (Err(_), true) => Ok(()),
+                (Err(why), false) => Err(Failed::from(why)),
+                (Ok(()), true) => Err(Failed::from(
+                    "passes now: remove it from tests/known-failures.txt",
+                )),
+            })
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit();
 }

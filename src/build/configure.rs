@@ -382,6 +382,8 @@ impl Target<'_> {
         match p {
             plugins::GeneratorPlugin::ConfigMap(a) => gen(generate::Kind::ConfigMap, a),
             plugins::GeneratorPlugin::Secret(a) => gen(generate::Kind::Secret, a),
+            // Configured and run by the generators step (it needs the build's Helm state).
+            plugins::GeneratorPlugin::Helm(..) => Ok(Vec::new()),
             plugins::GeneratorPlugin::IamPolicy(a) => {
                 let v = plugins::iam_policy_resource(a).map_err(|e| self.err(e))?;
                 Ok(vec![Resource::new(v, source.clone())])

@@ -64,6 +64,12 @@ pub struct Options {
     pub add_managed_by_label: bool,
     /// What the build may read, create and print (`--limit NAME=N`).
     pub limits: Limits,
+    /// Remote access (git repositories, HTTP files), a capability the caller grants;
+    /// `None` (the default) refuses every remote reference. The command line grants
+    /// [`crate::remote::Network`] unless `--no-remote`.
+    pub remote: Option<Arc<dyn crate::remote::Remote>>,
+    /// Helm charts (`--enable-helm`, `--helm-command`, ...); off by default.
+    pub helm: crate::helm::HelmOptions,
 }
 
 impl Default for Options {
@@ -73,6 +79,8 @@ impl Default for Options {
             reorder: Reorder::Unspecified,
             add_managed_by_label: false,
             limits: Limits::default(),
+            remote: None,
+            helm: Default::default(),
         }
     }
 }
@@ -87,6 +95,9 @@ pub const KUSTOMIZE_BUILD_VERSION: &str = "(devel)";
 
 /// State shared by every kustomization of one build.
 pub struct BuildCtx {
+    /// The command line's Helm settings, and the Helm state one build shares.
+    helm: crate::helm::HelmOptions,
+    helm_state: RefCell<crate::helm::HelmState>,
     /// The strategic-merge schema: kustomize's `openapi:` field is read from the top-level
     /// kustomization first, else from the first kustomization that sets it.
     schema: RefCell<Option<Arc<Schema>>>,
@@ -94,8 +105,10 @@ pub struct BuildCtx {
 }
 
 impl BuildCtx {
-    fn new() -> BuildCtx {
+    fn new(helm: &crate::helm::HelmOptions) -> BuildCtx {
         BuildCtx {
+            helm: helm.clone(),
+            helm_state: RefCell::new(crate::helm::HelmState::new(helm)),
             schema: RefCell::new(None),
             loaded_top: Cell::new(false),
         }
@@ -158,10 +171,17 @@ impl BuildCtx {
 /// Builds the kustomization in `dir` and returns the resources in output order.
 pub fn build(fs: Arc<dyn FileSystem>, dir: &Path, opts: &Options) -> Result<ResMap, Error> {
     let budget = Arc::new(Budget::new(opts.limits.clone()));
-    let ldr = Loader::new(fs, dir, opts.load_restrictor, budget).map_err(|e| Error::Load {
-        context: format!("must build at directory {}", dir.display()),
-        source: e,
-    })?;
+    let session = opts
+        .remote
+        .clone()
+        .map(|r| Arc::new(crate::remote::Session::new(r)));
+    let ldr =
+        Loader::new_with_remote(fs, dir, opts.load_restrictor, budget, session).map_err(|e| {
+            Error::Load {
+                context: format!("must build at directory {}", dir.display()),
+                source: e,
+            }
+        })?;
     build_from(ldr, opts)
 }
 
@@ -179,7 +199,7 @@ pub fn build_from(ldr: Loader, opts: &Options) -> Result<ResMap, Error> {
 }
 
 fn build_on_this_thread(ldr: Loader, opts: &Options) -> Result<ResMap, Error> {
-    let ctx = BuildCtx::new();
+    let ctx = BuildCtx::new(&opts.helm);
     let mut target = Target::load(ldr, &ctx)?;
     // Origins are tracked through the whole build when the top-level kustomization sets any
     // buildMetadata (kustomize gives every sub-kustomization the top-level's setting).
@@ -189,7 +209,7 @@ fn build_on_this_thread(ldr: Loader, opts: &Options) -> Result<ResMap, Error> {
         .as_ref()
         .is_some_and(|b| !b.is_empty())
     {
-        target.origin = Some(String::new());
+        target.origin = Some(Origin::default());
     }
     let mut acc = target.accumulate(Accumulator::default())?;
     // The following steps run once, at the top, after the recursion.
@@ -295,7 +315,6 @@ fn write_origin_annotations(m: &mut ResMap, origins: bool, transformations: bool
     }
 }
 
-/// Joins origin paths the way Go's `filepath.Join` does (cleaned, relative).
 /// A configuration file (`configurations:`, `crds:`, a ValueAdd `targetFilePath`) read
 /// as kustomize reads YAML into Go values: go-yaml v2 rules, an empty file is null.
 fn config_document(file: &Path, bytes: &[u8]) -> Result<Value, Error> {
@@ -305,16 +324,6 @@ fn config_document(file: &Path, bytes: &[u8]) -> Result<Value, Error> {
             file: file.to_path_buf(),
             source: e,
         })
-}
-
-fn origin_join(base: &str, path: &str) -> String {
-    let joined = crate::fs::normalize(&Path::new(base).join(path));
-    let s = joined.to_string_lossy().to_string();
-    if s == "." {
-        String::new()
-    } else {
-        s
-    }
 }
 
 /// kustomize's `OriginFromCustomPlugin`: a plugin configured by a resource that has an

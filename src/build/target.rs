@@ -52,7 +52,7 @@ pub struct Target<'c> {
     pub ctx: &'c BuildCtx,
     /// This kustomization's directory relative to the build root, when origins are
     /// tracked (the top-level kustomization sets `buildMetadata`).
-    pub origin: Option<String>,
+    pub origin: Option<Origin>,
     pub ldr: Loader,
     pub k: Kustomization,
     /// The kustomization file.
@@ -185,13 +185,6 @@ impl<'c> Target<'c> {
         if k.validators.as_ref().is_some_and(|v| !v.is_empty()) {
             missing.push("validators");
         }
-        if k.helm_charts.as_ref().is_some_and(|v| !v.is_empty())
-            || k.helm_chart_inflation_generator
-                .as_ref()
-                .is_some_and(|v| !v.is_empty())
-        {
-            missing.push("helmCharts");
-        }
         if missing.is_empty() {
             Ok(())
         } else {
@@ -206,6 +199,24 @@ impl<'c> Target<'c> {
             file: Arc::from(self.file.display().to_string()),
             line: 0,
         };
+        // kustomize configures every generator of a kustomization before it runs any
+        // (which the Helm api-versions sharing makes visible).
+        let helm_globals = k.helm_globals.clone().unwrap_or_default();
+        let mut helm_charts = Vec::new();
+        for chart in k.helm_charts.iter().flatten() {
+            helm_charts.push(self.configure_helm(chart, &helm_globals)?);
+        }
+        let mut plugins = Vec::new();
+        for cfg in self.plugin_configs(k.generators.as_deref().unwrap_or(&[]))? {
+            let plugin = plugins::generator(cfg.obj()).map_err(|e| self.err(e.to_string()))?;
+            let helm = match &plugin {
+                plugins::GeneratorPlugin::Helm(globals, chart) => {
+                    Some(self.configure_helm(chart, globals)?)
+                }
+                _ => None,
+            };
+            plugins.push((cfg, plugin, helm));
+        }
         let kinds = [
             (generate::Kind::ConfigMap, &k.config_map_generator),
             (generate::Kind::Secret, &k.secret_generator),
@@ -229,10 +240,23 @@ impl<'c> Target<'c> {
                     .map_err(|e| self.err(format!("merging from generator: {e}")))?;
             }
         }
-        for cfg in self.plugin_configs(k.generators.as_deref().unwrap_or(&[]))? {
-            let plugin = plugins::generator(cfg.obj()).map_err(|e| self.err(e.to_string()))?;
+        for configured in &helm_charts {
+            let origin = self.builtin_origin("HelmChartInflationGenerator");
+            for mut r in self.inflate_helm(configured)? {
+                r.origin = origin.clone();
+                self.charge_generated(&r)?;
+                acc.resmap
+                    .absorb(r)
+                    .map_err(|e| self.err(format!("merging from generator: {e}")))?;
+            }
+        }
+        for (cfg, plugin, helm) in plugins {
             let origin = plugin_origin(&cfg);
-            for mut r in self.run_generator_plugin(&plugin, &source)? {
+            let generated = match &helm {
+                Some(configured) => self.inflate_helm(configured)?,
+                None => self.run_generator_plugin(&plugin, &source)?,
+            };
+            for mut r in generated {
                 if r.origin.is_none() {
                     r.origin = origin.clone();
                 }
@@ -245,6 +269,26 @@ impl<'c> Target<'c> {
         Ok(())
     }
 
+    fn configure_helm(
+        &self,
+        chart: &crate::helm::HelmChart,
+        globals: &crate::helm::HelmGlobals,
+    ) -> Result<crate::helm::Configured, Error> {
+        let mut state = self.ctx.helm_state.borrow_mut();
+        crate::helm::configure(chart, globals, &self.ctx.helm, &mut state, &self.ldr)
+            .map_err(|e| self.err(e.to_string()))
+    }
+
+    /// Runs helm for a configured chart and reads its output as resources.
+    fn inflate_helm(&self, c: &crate::helm::Configured) -> Result<Vec<Resource>, Error> {
+        let state = self.ctx.helm_state.borrow().clone();
+        let out = crate::helm::inflate(c, &self.ctx.helm, &state, &self.ldr)
+            .map_err(|e| self.err(e.to_string()))?;
+        let file = self.ldr.root().join("<helm output>");
+        resources_from_bytes(&out, &file, self.ldr.budget())
+            .map_err(|e| self.err(format!("could not parse helm output into resources: {e}")))
+    }
+
     pub(super) fn kust_file_name(&self) -> String {
         self.file
             .file_name()
@@ -255,8 +299,11 @@ impl<'c> Target<'c> {
     /// The origin of resources read from `path` (relative to this kustomization).
     pub(super) fn origin_of_file(&self, path: &str) -> Option<Origin> {
         let base = self.origin.as_ref()?;
+        let o = base.append(path);
         Some(Origin {
-            path: origin_join(base, path),
+            path: o.path,
+            repo: o.repo,
+            git_ref: o.git_ref,
             ..Default::default()
         })
     }
@@ -273,7 +320,7 @@ impl<'c> Target<'c> {
             source: e,
         })?;
         let mut sub = Target::load(child, self.ctx)?;
-        sub.origin = self.origin.as_ref().map(|o| origin_join(o, path));
+        sub.origin = self.origin.as_ref().map(|o| o.append(path));
         if !sub.k.is_component() {
             return Err(self.err(format!(
                 "expected kind 'Component' for path '{}' but got '{}'",
@@ -297,9 +344,9 @@ impl<'c> Target<'c> {
                 .map(|(file, bytes)| resources_from_bytes(&bytes, &file, ldr.budget()))
         });
         for (path, read) in paths.iter().zip(reads) {
-            match read {
-                Ok(parsed) => {
-                    let rs = parsed?;
+            // kustomize tries each entry as a file, then as a directory or repository.
+            let file_err = match read {
+                Ok(Ok(rs)) => {
                     self.charge_resources(rs.len())?;
                     let origin = self.origin_of_file(path);
                     for mut r in rs {
@@ -311,31 +358,64 @@ impl<'c> Target<'c> {
                             self.err(format!("merging resources from '{path}': {e}"))
                         })?;
                     }
+                    continue;
                 }
-                Err(file_err) => {
-                    let child = match self.ldr.child(path) {
-                        Ok(c) => c,
-                        Err(dir_err) => {
-                            return Err(self.err(format!(
-                                "resource '{path}' is neither a readable file ({file_err}) nor a kustomization directory ({dir_err})"
-                            )))
-                        }
-                    };
-                    let mut sub = Target::load(child, self.ctx)?;
-                    sub.origin = self.origin.as_ref().map(|o| origin_join(o, path));
-                    if sub.k.is_component() {
-                        return Err(self.err(format!(
-                            "expected kind != 'Component' for path '{}'",
-                            sub.ldr.root().display()
-                        )));
+                // A file that does not read as resources: an HTTP URL may still name a
+                // repository (a GitHub page is HTML); anything else fails as it is.
+                Ok(Err(parse_err)) => {
+                    if !(crate::remote::is_http_url(path)
+                        && crate::remote::RepoSpec::parse(path).is_ok())
+                    {
+                        return Err(parse_err);
                     }
-                    let sub_acc = sub.accumulate(Accumulator::default())?;
-                    self.charge_resources(sub_acc.resmap.len())?;
-                    acc.merge(sub_acc, &self.file)?;
+                    match self.ldr.child(path) {
+                        Ok(child) => {
+                            self.accumulate_base(acc, child, path)?;
+                            continue;
+                        }
+                        Err(_) => return Err(parse_err),
+                    }
                 }
+                Err(e) => e,
+            };
+            // An HTTP error for a URL that is no repository is final (kustomize's ErrHTTP).
+            if file_err.is_http() {
+                return Err(Error::Load {
+                    context: format!("{}: resource '{path}'", self.file.display()),
+                    source: file_err,
+                });
             }
+            let child = match self.ldr.child(path) {
+                Ok(c) => c,
+                Err(dir_err) => {
+                    return Err(self.err(format!(
+                        "resource '{path}' is neither a readable file ({file_err}) nor a kustomization directory ({dir_err})"
+                    )))
+                }
+            };
+            self.accumulate_base(acc, child, path)?;
         }
         Ok(())
+    }
+
+    /// Accumulates a base (a directory or a repository's kustomization) into `acc`.
+    fn accumulate_base(
+        &self,
+        acc: &mut Accumulator,
+        child: Loader,
+        path: &str,
+    ) -> Result<(), Error> {
+        let mut sub = Target::load(child, self.ctx)?;
+        sub.origin = self.origin.as_ref().map(|o| o.append(path));
+        if sub.k.is_component() {
+            return Err(self.err(format!(
+                "expected kind != 'Component' for path '{}'",
+                sub.ldr.root().display()
+            )));
+        }
+        let sub_acc = sub.accumulate(Accumulator::default())?;
+        self.charge_resources(sub_acc.resmap.len())?;
+        acc.merge(sub_acc, &self.file)
     }
 
     pub(super) fn run_transformers(&self, acc: &mut Accumulator) -> Result<(), Error> {
@@ -482,7 +562,9 @@ impl<'c> Target<'c> {
     pub(super) fn builtin_origin(&self, kind: &str) -> Option<Origin> {
         let base = self.origin.as_ref()?;
         Some(Origin {
-            configured_in: origin_join(base, &self.kust_file_name()),
+            repo: base.repo.clone(),
+            git_ref: base.git_ref.clone(),
+            configured_in: base.append(&self.kust_file_name()).path,
             configured_by: [
                 "builtin".into(),
                 kind.to_string(),

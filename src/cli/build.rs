@@ -15,11 +15,18 @@ Flags (as `kustomize build`):
       --load-restrictor VALUE   LoadRestrictionsRootOnly (default) | LoadRestrictionsNone
       --reorder VALUE           legacy (default) | none
       --enable-managedby-label  add app.kubernetes.io/managed-by
+      --no-remote               refuse remote bases and HTTP files (Flux: --no-remote-bases)
+      --remote-cache DIR        keep clones in DIR, keyed by repository and resolved commit
       --limit NAME=N            raise or lower a build limit (repeatable): file-bytes,
                                 value-bytes, nodes, resources, kustomizations, depth,
                                 output-bytes; N takes K, M, G suffixes
-  (--enable-helm, --enable-alpha-plugins and the other plugin flags are accepted; Helm
-   charts and exec/container plugins are not run)
+      --enable-helm             inflate helmCharts with the helm binary
+      --helm-command CMD        the helm program (default: helm)
+      --helm-api-versions V     Capabilities.APIVersions for helm template (repeatable)
+      --helm-kube-version V     Capabilities.KubeVersion for helm template
+      --helm-debug              pass --debug to helm template
+  (--enable-alpha-plugins enables Helm as in kustomize; exec and container plugins are
+   not run)
 
 Flux mode (what kustomize-controller applies):
       --flux                    no legacy sort, no load restrictor but nothing read outside
@@ -54,6 +61,8 @@ fn parse(args: &[String]) -> Result<Option<Args>, String> {
     let mut output = None;
     let mut opts = Options::default();
     let mut flux: Option<FluxArgs> = None;
+    let mut no_remote = false;
+    let mut remote_cache: Option<PathBuf> = None;
     let mut i = 0;
     while i < args.len() {
         let a = args[i].as_str();
@@ -88,6 +97,8 @@ fn parse(args: &[String]) -> Result<Option<Args>, String> {
                 }
             }
             "--enable-managedby-label" => opts.add_managed_by_label = true,
+            "--no-remote" => no_remote = true,
+            "--remote-cache" => remote_cache = Some(PathBuf::from(value(flag)?)),
             "--limit" => {
                 let v = value(flag)?;
                 let (name, n) = v
@@ -114,13 +125,21 @@ fn parse(args: &[String]) -> Result<Option<Args>, String> {
             "--no-strict-substitution" => {
                 flux.get_or_insert_with(FluxArgs::default).lenient = true;
             }
-            // kustomize's plugin and Helm flags are accepted so that command lines written
-            // for kubectl work; builds that need Helm or exec/container plugins fail with a
-            // clear error instead.
-            "--enable-helm" | "--enable-alpha-plugins" | "--enable-exec" | "--network" | "--as-current-user"
-            | "--helm-debug" => {}
-            "--helm-command" | "--helm-api-versions" | "--helm-kube-version" | "-e" | "--env" | "--mount"
-            | "--network-name" => {
+            "--enable-helm" => opts.helm.enabled = true,
+            // kustomize enables its Helm generator with the alpha plugins too; exec and
+            // container plugins are not run (a clear error names them).
+            "--enable-alpha-plugins" => opts.helm.enabled = true,
+            "--helm-debug" => opts.helm.debug = true,
+            "--helm-command" => opts.helm.command = value(flag)?,
+            "--helm-kube-version" => opts.helm.kube_version = value(flag)?,
+            "--helm-api-versions" => {
+                let v = value(flag)?;
+                opts.helm.api_versions.push(v);
+            }
+            // kustomize's function-plugin flags are accepted so that command lines written
+            // for kubectl work.
+            "--enable-exec" | "--network" | "--as-current-user" => {}
+            "-e" | "--env" | "--mount" | "--network-name" => {
                 value(flag)?;
             }
             f if f.starts_with('-') && f.len() > 1 => return Err(format!("unknown flag: {f}")),
@@ -132,6 +151,16 @@ fn parse(args: &[String]) -> Result<Option<Args>, String> {
             }
         }
         i += 1;
+    }
+    if no_remote && remote_cache.is_some() {
+        return Err("--remote-cache and --no-remote exclude each other".into());
+    }
+    if !no_remote {
+        let network = match remote_cache {
+            Some(dir) => rustomize::remote::Network::with_cache(dir),
+            None => rustomize::remote::Network::default(),
+        };
+        opts.remote = Some(Arc::new(network));
     }
     Ok(Some(Args {
         dir: dir.unwrap_or_else(|| PathBuf::from(".")),
@@ -166,14 +195,13 @@ fn execute(a: &Args) -> Result<(), String> {
     let fs = Arc::new(DiskFs);
     let m = match &a.flux {
         None => rustomize::build::build(fs, &a.dir, &a.opts),
-        Some(f) => build_flux(fs, &a.dir, f)?,
+        Some(f) => build_flux(fs, &a.dir, f, &a.opts)?,
     }
     .map_err(|e| e.to_string())?;
     match &a.output {
         Some(dir) if dir.is_dir() => write_individual_files(dir, &m),
         other => {
-            let bytes = rustomize::yaml::emit_stream(m.resources().iter().map(|r| r.obj()))
-                .map_err(|e| e.to_string())?;
+            let bytes = rustomize::build::emit(&m, &a.opts.limits).map_err(|e| e.to_string())?;
             match other {
                 Some(file) => {
                     std::fs::write(file, &bytes).map_err(|e| format!("{}: {e}", file.display()))
@@ -193,6 +221,7 @@ fn build_flux(
     fs: Arc<DiskFs>,
     dir: &Path,
     f: &FluxArgs,
+    build: &Options,
 ) -> Result<Result<rustomize::resource::ResMap, rustomize::Error>, String> {
     use rustomize::flux::{FluxKustomization, FluxOptions};
     let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
@@ -212,6 +241,8 @@ fn build_flux(
     };
     let mut opts = FluxOptions::new(root);
     opts.strict = !f.lenient;
+    opts.limits = build.limits.clone();
+    opts.remote = build.remote.clone();
     Ok(rustomize::flux::build(fs, dir, &ks, &objects, &opts))
 }
 

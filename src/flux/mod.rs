@@ -135,6 +135,9 @@ pub struct FluxOptions {
     pub strict: bool,
     /// What the build may read, create and print.
     pub limits: Limits,
+    /// Remote access for remote bases (kustomize-controller allows them unless
+    /// `--no-remote-bases`); `None` refuses them.
+    pub remote: Option<Arc<dyn crate::remote::Remote>>,
 }
 
 impl FluxOptions {
@@ -143,6 +146,7 @@ impl FluxOptions {
             root: root.into(),
             strict: true,
             limits: Limits::default(),
+            remote: None,
         }
     }
 }
@@ -177,6 +181,8 @@ pub fn build(
         reorder: Reorder::None,
         add_managed_by_label: false,
         limits: opts.limits.clone(),
+        remote: opts.remote.clone(),
+        helm: Default::default(),
     };
     let mut m = crate::build::build(fs, &dir, &build_opts)?;
     if let Some(post_build) = ks.post_build() {

@@ -333,6 +333,8 @@ fn origin_from_value(v: &Value) -> Result<Origin, String> {
             };
             Ok(Origin {
                 path: s(m.get("path"))?,
+                repo: s(m.get("repo"))?,
+                git_ref: s(m.get("ref"))?,
                 configured_in: s(m.get("configuredIn"))?,
                 configured_by: [
                     s(by.get("apiVersion"))?,
