@@ -328,6 +328,9 @@ pub struct Resource {
     /// Map entries the source wrote with no value (`key:`); see
     /// [`crate::yaml::Document::empty_nulls`]. A strategic merge drops them.
     pub empty_nulls: Vec<String>,
+    /// Annotation keys whose values were written as plain nulls
+    /// ([`crate::yaml::Document::null_annotations`]).
+    pub null_annotations: Vec<String>,
     /// Places (JSON pointers) that are one node in kustomize; see `aliases.rs`.
     aliases: Vec<Vec<String>>,
 }
@@ -364,6 +367,7 @@ impl Resource {
             origin: None,
             transformations: Vec::new(),
             empty_nulls: Vec::new(),
+            null_annotations: Vec::new(),
             aliases: Vec::new(),
         }
     }

@@ -50,8 +50,34 @@ impl Target<'_> {
     }
 
     /// Parses a patch body as strategic-merge documents or JSON 6902 (exactly one must work).
-    pub(super) fn parse_patch(&self, text: &str, source: &str) -> Result<PatchBody, Error> {
-        let sm = resources_from_bytes(text.as_bytes(), &self.file, self.ldr.budget());
+    ///
+    /// `by_id`: a strategic merge that finds its resource by the patch's id and may not
+    /// rename it (no `target:`, no `allowNameChange`/`allowKindChange`). kustomize merges
+    /// such a patch's nodes as written, so an annotation set to a plain null deletes it;
+    /// every other path first makes the patch's annotations strings (`"null"`).
+    pub(super) fn parse_patch(
+        &self,
+        text: &str,
+        source: &str,
+        by_id: bool,
+    ) -> Result<PatchBody, Error> {
+        let sm = resources_from_bytes(text.as_bytes(), &self.file, self.ldr.budget()).map(|rs| {
+            if !by_id {
+                return rs;
+            }
+            rs.into_iter()
+                .map(|mut r| {
+                    for key in std::mem::take(&mut r.null_annotations) {
+                        if let Some(Value::Object(a)) =
+                            r.obj_mut().pointer_mut("/metadata/annotations")
+                        {
+                            a.insert(key, Value::Null);
+                        }
+                    }
+                    r
+                })
+                .collect()
+        });
         let json = crate::patch::json6902::JsonPatch::parse(text);
         match (sm, json) {
             (Ok(_), Ok(_)) => Err(self.err(format!(
@@ -87,12 +113,13 @@ impl Target<'_> {
         let mut patches = Vec::new();
         for p in k.patches.iter().flatten() {
             let (text, source) = self.patch_text(&p.patch, &p.path)?;
-            let body = self.parse_patch(&text, &source)?;
             let opts = p.options.clone().unwrap_or_default();
             let options = crate::patch::smp::ApplyOptions {
                 allow_name_change: opts.get("allowNameChange").copied().unwrap_or(false),
                 allow_kind_change: opts.get("allowKindChange").copied().unwrap_or(false),
             };
+            let by_id = p.target.is_none() && options == Default::default();
+            let body = self.parse_patch(&text, &source, by_id)?;
             patches.push(Patch {
                 body,
                 target: self.selector(&p.target)?,
@@ -219,12 +246,13 @@ impl Target<'_> {
                 options,
             } => {
                 let (text, source) = self.patch_text(patch, path)?;
-                let body = self.parse_patch(&text, &source)?;
                 let flag = |k: &str| options.get(k).is_some_and(|v| v == "true");
                 let options = crate::patch::smp::ApplyOptions {
                     allow_name_change: flag("allowNameChange"),
                     allow_kind_change: flag("allowKindChange"),
                 };
+                let by_id = target.is_none() && options == Default::default();
+                let body = self.parse_patch(&text, &source, by_id)?;
                 let p = Patch {
                     body,
                     target: self.selector(target)?,

@@ -24,9 +24,10 @@ pub fn resources_from_bytes(
     }
     let name: Arc<str> = Arc::from(file.display().to_string());
     let mut out = Vec::new();
-    let mut queue: std::collections::VecDeque<(Value, usize, Vec<String>)> = docs
+    type Queued = (Value, usize, (Vec<String>, Vec<String>));
+    let mut queue: std::collections::VecDeque<Queued> = docs
         .into_iter()
-        .map(|d| (d.value, d.line, d.empty_nulls))
+        .map(|d| (d.value, d.line, (d.empty_nulls, d.null_annotations)))
         .collect();
     while let Some((v, line, empty_nulls)) = queue.pop_front() {
         if crate::resource::is_nil_or_empty(&v) {
@@ -52,7 +53,7 @@ pub fn resources_from_bytes(
                     Value::Null => continue,
                     Value::Array(list) => {
                         for item in list {
-                            queue.push_back((item.clone(), line, Vec::new()));
+                            queue.push_back((item.clone(), line, Default::default()));
                         }
                         continue;
                     }
@@ -83,7 +84,7 @@ pub fn resources_from_bytes(
                 line,
             },
         );
-        r.empty_nulls = empty_nulls;
+        (r.empty_nulls, r.null_annotations) = empty_nulls;
         r.adopt_bookkeeping().map_err(|e| Error::build(at(), e))?;
         out.push(r);
     }

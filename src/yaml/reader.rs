@@ -53,6 +53,11 @@ pub struct Document {
     /// `affinity.nodeAffinity` holding two empty keys prints as `{}` once patched).
     /// Recorded by [`read_resource_stream`] only.
     pub empty_nulls: Vec<String>,
+    /// Keys of `metadata.annotations` whose value was written as a plain null (`~`,
+    /// `null`, nothing): read as text like every annotation, but a strategic merge patch
+    /// that names its target by id deletes them in kustomize. Recorded by
+    /// [`read_resource_stream`] only.
+    pub null_annotations: Vec<String>,
     /// Nodes in `value` (aliases expanded), for the build's budget.
     pub nodes: u64,
     /// Bytes of the strings and keys in `value` (aliases expanded), for the build's budget.
@@ -96,6 +101,7 @@ fn read_stream_with(
                     value,
                     line: piece.line,
                     empty_nulls,
+                    null_annotations: size.null_annotations,
                     nodes: size.nodes,
                     bytes: size.bytes,
                 });
@@ -116,11 +122,13 @@ pub fn read_document(
     read_first_document_sized(&text, dialect, limits, None, &mut Size::default())
 }
 
-/// What a read created: nodes, and bytes of strings and keys.
-#[derive(Debug, Default, Clone, Copy)]
+/// What a read created: nodes, and bytes of strings and keys; and the annotation keys
+/// whose values were plain nulls.
+#[derive(Debug, Default, Clone)]
 struct Size {
     nodes: u64,
     bytes: u64,
+    null_annotations: Vec<String>,
 }
 
 /// UTF-16 (with BOM) is transcoded; CRLF becomes LF as in kyaml.
@@ -362,7 +370,7 @@ fn read_first_document_sized(
             Event::StreamStart | Event::DocumentStart(..) => {}
             Event::StreamEnd => return Ok(None),
             Event::DocumentEnd => {
-                *size = b.size;
+                *size = std::mem::take(&mut b.size);
                 return Ok(Some(b.root.take().unwrap_or(Value::Null)));
             }
             Event::Alias(id) => {
@@ -570,6 +578,11 @@ impl Builder<'_> {
         self.size.nodes += 1;
         self.size.bytes += text.len() as u64;
         if self.annotation_text && self.in_annotations() {
+            if plain && tag.is_none() && resolve_plain(&text, Dialect::V3) == Resolved::Null {
+                if let Some(Frame::Map { key: Some(k), .. }) = self.stack.last() {
+                    self.size.null_annotations.push(k.clone());
+                }
+            }
             return self.add(Value::String(text), anchor, None, mark);
         }
         if text.is_empty() && plain && tag.is_none() {
