@@ -565,6 +565,20 @@ impl Kustomization {
         Ok(())
     }
 
+    /// Is a field set (to anything but null)? By its name in the file; for the fields
+    /// kustomize warns about.
+    pub fn has_field(&self, field: &str) -> bool {
+        match field {
+            "bases" => self.bases.is_some(),
+            "commonLabels" => self.common_labels.is_some(),
+            "imageTags" => self.image_tags.is_some(),
+            "patchesJson6902" => self.patches_json6902.is_some(),
+            "patchesStrategicMerge" => self.patches_strategic_merge.is_some(),
+            "vars" => self.vars.is_some(),
+            _ => false,
+        }
+    }
+
     pub fn is_component(&self) -> bool {
         self.kind.as_deref() == Some(COMPONENT_KIND)
     }

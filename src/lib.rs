@@ -22,6 +22,7 @@
 
 pub mod budget;
 pub mod build;
+pub mod edit;
 pub mod error;
 pub mod fieldspec;
 pub mod flux;
@@ -40,6 +41,7 @@ pub mod selector;
 pub mod setters;
 pub mod suggest;
 pub mod transform;
+pub mod warning;
 pub mod yaml;
 
 pub use error::Error;

@@ -3,6 +3,12 @@
 mod cli;
 
 fn main() -> std::process::ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    cli::run(&args)
+    // Die of SIGPIPE when stdout is closed (`rustomize build | head`), as kubectl does,
+    // instead of reporting a write error.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    cli::run()
 }

@@ -92,7 +92,7 @@ fn unknown_flag_is_an_error_with_nothing_on_stdout() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown flag: --frobnicate"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unexpected argument '--frobnicate'"));
 }
 
 #[test]

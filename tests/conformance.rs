@@ -96,8 +96,21 @@ fn run_case(c: &Case) -> Result<(), String> {
         }
         None => (c.dir.join("in").join(&c.root), c.args.clone()),
     };
-    let opts = options(&args, work.as_ref());
+    let mut opts = options(&args, work.as_ref());
+    let collector = rustomize::warning::Collector::default();
+    opts.warnings = Some(collector.sink());
     let result = rustomize::build::render(Arc::new(DiskFs), &target, &opts);
+    if !c.nondeterministic_error {
+        let got: Vec<String> = collector
+            .take()
+            .iter()
+            .map(|w| match &work {
+                Some(w2) => w2.unsubstitute(&w.message),
+                None => w.message.clone(),
+            })
+            .collect();
+        check_warnings(c, &got)?;
+    }
     let expected = c.dir.join("expected.yaml");
     if expected.is_file() {
         let want = std::fs::read(&expected).unwrap();
@@ -131,6 +144,39 @@ fn run_case(c: &Case) -> Result<(), String> {
             Ok(_) => Err("the build succeeds but kubectl fails".into()),
         }
     }
+}
+
+/// kubectl's stderr warnings (`expected-warnings.txt`, absent when there are none) against
+/// the build's: the same lines in the same order, with klog's prefix taken off kubectl's
+/// log lines and the names of unused vars compared as a set (kubectl prints them in
+/// random order).
+fn check_warnings(c: &Case, got: &[String]) -> Result<(), String> {
+    let text = std::fs::read_to_string(c.dir.join("expected-warnings.txt")).unwrap_or_default();
+    let normal = |line: &str| -> String {
+        let line = match line.find(" log.go:245] ") {
+            Some(i) if line.starts_with('I') => &line[i + " log.go:245] ".len()..],
+            _ => line,
+        };
+        match line.strip_prefix("well-defined vars that were never replaced: ") {
+            Some(names) => {
+                let mut names: Vec<&str> = names.split(',').collect();
+                names.sort();
+                format!(
+                    "well-defined vars that were never replaced: {}",
+                    names.join(",")
+                )
+            }
+            None => line.to_string(),
+        }
+    };
+    let want: Vec<String> = text.lines().map(normal).collect();
+    let got: Vec<String> = got.iter().map(|l| normal(l)).collect();
+    if want == got {
+        return Ok(());
+    }
+    Err(format!(
+        "warnings differ from kubectl's:\n  kubectl:   {want:?}\n  rustomize: {got:?}"
+    ))
 }
 
 fn main() {

@@ -91,6 +91,7 @@ fn images_merge_vectors() {
         assert_eq!(written["images"], c["expected_images"], "{}", c["name"]);
 
         let ks = FluxKustomization {
+            name: String::new(),
             file: Default::default(),
             namespace: String::new(),
             spec,
@@ -160,6 +161,7 @@ fn missing_components_are_dropped_only_when_asked() {
             "{c}"
         );
         let ks = FluxKustomization {
+            name: String::new(),
             file: Default::default(),
             namespace: String::new(),
             spec,
@@ -303,6 +305,7 @@ fn strict_substitution_names_the_missing_variable() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  a: ${set}\n  b: ${missing}\n",
     );
     let ks = FluxKustomization {
+        name: String::new(),
         file: Default::default(),
         namespace: "flux-system".into(),
         spec: spec(json!({"postBuild": {"substitute": {"set": "1"}}})),
@@ -344,6 +347,7 @@ fn substitute_from_secrets_and_optional_references() {
         json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "sec", "namespace": "flux-system"}, "data": {"zone": "CmF6LTFhCg=="}}),
     ];
     let ks = |refs: Value| FluxKustomization {
+        name: String::new(),
         file: Default::default(),
         namespace: "flux-system".into(),
         spec: spec(json!({"postBuild": {"substituteFrom": refs}})),

@@ -70,6 +70,11 @@ pub struct Options {
     pub remote: Option<Arc<dyn crate::remote::Remote>>,
     /// Helm charts (`--enable-helm`, `--helm-command`, ...); off by default.
     pub helm: crate::helm::HelmOptions,
+    /// Where warnings go (kustomize's, in its words; none are printed).
+    pub warnings: Option<crate::warning::WarningSink>,
+    /// Also warn about patches and replacements that match no resource (kustomize lacks
+    /// these warnings; kustomize#4379, #5093).
+    pub warn_unmatched: bool,
 }
 
 impl Default for Options {
@@ -81,6 +86,8 @@ impl Default for Options {
             limits: Limits::default(),
             remote: None,
             helm: Default::default(),
+            warnings: None,
+            warn_unmatched: false,
         }
     }
 }
@@ -95,6 +102,8 @@ pub const KUSTOMIZE_BUILD_VERSION: &str = "(devel)";
 
 /// State shared by every kustomization of one build.
 pub struct BuildCtx {
+    warnings: Option<crate::warning::WarningSink>,
+    warn_unmatched: bool,
     /// The command line's Helm settings, and the Helm state one build shares.
     helm: crate::helm::HelmOptions,
     helm_state: RefCell<crate::helm::HelmState>,
@@ -105,12 +114,22 @@ pub struct BuildCtx {
 }
 
 impl BuildCtx {
-    fn new(helm: &crate::helm::HelmOptions) -> BuildCtx {
+    fn new(opts: &Options) -> BuildCtx {
+        let helm = &opts.helm;
         BuildCtx {
+            warnings: opts.warnings.clone(),
+            warn_unmatched: opts.warn_unmatched,
             helm: helm.clone(),
             helm_state: RefCell::new(crate::helm::HelmState::new(helm)),
             schema: RefCell::new(None),
             loaded_top: Cell::new(false),
+        }
+    }
+
+    /// Hands a warning to the caller's sink.
+    pub(crate) fn warn(&self, w: crate::warning::Warning) {
+        if let Some(sink) = &self.warnings {
+            sink.emit(w);
         }
     }
 
@@ -199,7 +218,19 @@ pub fn build_from(ldr: Loader, opts: &Options) -> Result<ResMap, Error> {
 }
 
 fn build_on_this_thread(ldr: Loader, opts: &Options) -> Result<ResMap, Error> {
-    let ctx = BuildCtx::new(&opts.helm);
+    let ctx = BuildCtx::new(opts);
+    // kubectl's notices for its deprecated flags come first.
+    if opts.reorder != Reorder::Unspecified {
+        ctx.warn(crate::warning::deprecated_option("reorder"));
+    }
+    if opts.add_managed_by_label {
+        ctx.warn(crate::warning::deprecated_option("enable-managedby-label"));
+    }
+    if let Some(url) = ldr.repo_url() {
+        if crate::remote::RepoSpec::parse(url).is_ok_and(|s| s.forced_git) {
+            ctx.warn(crate::warning::forced_git_prefix(None));
+        }
+    }
     let mut target = Target::load(ldr, &ctx)?;
     // Origins are tracked through the whole build when the top-level kustomization sets any
     // buildMetadata (kustomize gives every sub-kustomization the top-level's setting).
@@ -216,6 +247,9 @@ fn build_on_this_thread(ldr: Loader, opts: &Options) -> Result<ResMap, Error> {
     finish(&target, &mut acc)?;
     let mut m = acc.resmap;
     apply_sort_order(&mut m, &target.k, opts)?;
+    if target.k.sort_options.is_some() && opts.reorder != Reorder::Unspecified {
+        ctx.warn(crate::warning::sort_order_conflict(target.file.clone()));
+    }
     if opts.add_managed_by_label || target.k.build_metadata_has("managedByLabel") {
         let mut labels = kustomization::StringMap::new();
         labels.insert(
@@ -424,10 +458,15 @@ fn finish(target: &Target, acc: &mut Accumulator) -> Result<(), Error> {
         &acc.config.var_reference,
         target.ldr.budget(),
     );
-    resolved.map_err(|e| Error::Transform {
+    let unused = resolved.map_err(|e| Error::Transform {
         file: target.file.clone(),
         source: Box::new(e),
     })?;
+    if !unused.is_empty() {
+        target
+            .ctx
+            .warn(crate::warning::unused_vars(unused, target.file.clone()));
+    }
     // Resources marked local-config are dropped (value "false" keeps them).
     acc.resmap.retain(|r| {
         r.annotation("config.kubernetes.io/local-config")

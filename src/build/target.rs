@@ -76,6 +76,12 @@ impl<'c> Target<'c> {
                 source: other,
             },
         })?;
+        // kustomize warns about deprecated fields on every load, before its checks.
+        for (field, _) in crate::warning::DEPRECATED_FIELDS {
+            if k.has_field(field) {
+                ctx.warn(crate::warning::deprecated_field(field, file.clone()));
+            }
+        }
         k.fix_legacy().map_err(|e| Error::Kustomization {
             file: file.clone(),
             source: e,
@@ -89,6 +95,28 @@ impl<'c> Target<'c> {
         };
         ctx.set_schema(&t)?;
         Ok(t)
+    }
+
+    /// A loader for a base or component, as kustomize's `loader.New`: a `git::` URL is
+    /// warned about first.
+    fn child_loader(&self, path: &str) -> Result<Loader, LoadError> {
+        self.warn_forced_git(path);
+        self.ldr.child(path)
+    }
+
+    fn warn_forced_git(&self, path: &str) {
+        if crate::remote::RepoSpec::parse(path).is_ok_and(|s| s.forced_git) {
+            self.ctx
+                .warn(crate::warning::forced_git_prefix(Some(self.file.clone())));
+        }
+    }
+
+    /// The origin of what `path` holds; kustomize parses a URL again for it (and warns
+    /// about `git::` again).
+    fn origin_of_base(&self, path: &str) -> Option<Origin> {
+        let o = self.origin.as_ref()?;
+        self.warn_forced_git(path);
+        Some(o.append(path))
     }
 
     /// Charges resources that pass through this kustomization to the build's budget.
@@ -315,12 +343,12 @@ impl<'c> Target<'c> {
         acc: Accumulator,
         path: &str,
     ) -> Result<Accumulator, Error> {
-        let child = self.ldr.child(path).map_err(|e| Error::Load {
+        let child = self.child_loader(path).map_err(|e| Error::Load {
             context: format!("{}: component '{path}'", self.file.display()),
             source: e,
         })?;
         let mut sub = Target::load(child, self.ctx)?;
-        sub.origin = self.origin.as_ref().map(|o| o.append(path));
+        sub.origin = self.origin_of_base(path);
         if !sub.k.is_component() {
             return Err(self.err(format!(
                 "expected kind 'Component' for path '{}' but got '{}'",
@@ -368,7 +396,7 @@ impl<'c> Target<'c> {
                     {
                         return Err(parse_err);
                     }
-                    match self.ldr.child(path) {
+                    match self.child_loader(path) {
                         Ok(child) => {
                             self.accumulate_base(acc, child, path)?;
                             continue;
@@ -385,7 +413,7 @@ impl<'c> Target<'c> {
                     source: file_err,
                 });
             }
-            let child = match self.ldr.child(path) {
+            let child = match self.child_loader(path) {
                 Ok(c) => c,
                 Err(dir_err) => {
                     return Err(self.err(format!(
@@ -406,7 +434,7 @@ impl<'c> Target<'c> {
         path: &str,
     ) -> Result<(), Error> {
         let mut sub = Target::load(child, self.ctx)?;
-        sub.origin = self.origin.as_ref().map(|o| o.append(path));
+        sub.origin = self.origin_of_base(path);
         if sub.k.is_component() {
             return Err(self.err(format!(
                 "expected kind != 'Component' for path '{}'",
@@ -456,6 +484,16 @@ impl<'c> Target<'c> {
             record(m, "PatchStrategicMergeTransformer");
         }
         for p in &loaded.patches {
+            if self.ctx.warn_unmatched {
+                if let Some(sel) = &p.target {
+                    if sel.select(m).is_ok_and(|hits| hits.is_empty()) {
+                        self.ctx.warn(crate::warning::patch_matched_nothing(
+                            &p.source,
+                            self.file.clone(),
+                        ));
+                    }
+                }
+            }
             if let PatchBody::Strategic(docs) = &p.body {
                 grow(m, docs.iter().map(value_bytes).sum())?;
             }
@@ -534,6 +572,12 @@ impl<'c> Target<'c> {
             record(m, "AnnotationsTransformer");
         }
         for (ops, sel) in &loaded.json6902 {
+            if self.ctx.warn_unmatched && sel.select(m).is_ok_and(|hits| hits.is_empty()) {
+                self.ctx.warn(crate::warning::patch_matched_nothing(
+                    "in patchesJson6902",
+                    self.file.clone(),
+                ));
+            }
             transform::patches::apply_json(m, ops, sel, false, "PatchJson6902Transformer", budget)
                 .map_err(|e| self.terr(e))?;
             record(m, "PatchJson6902Transformer");
@@ -546,6 +590,14 @@ impl<'c> Target<'c> {
             grow(m, img.text_bytes())?;
             transform::images::apply(m, img, &tc.images).map_err(|e| self.terr(e))?;
             record(m, "ImageTagTransformer");
+        }
+        if self.ctx.warn_unmatched {
+            for which in transform::replacements::unmatched_targets(m, &replacements) {
+                self.ctx.warn(crate::warning::replacement_matched_nothing(
+                    &which,
+                    self.file.clone(),
+                ));
+            }
         }
         if !replacements.is_empty() {
             transform::replacements::apply(m, &replacements, budget).map_err(|e| self.terr(e))?;

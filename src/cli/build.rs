@@ -1,216 +1,220 @@
-//! `rustomize build DIR [flags]`: kustomize build's flags, the library's output.
+//! `rustomize build [DIR] [flags]`: kustomize build's flags, the library's output.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::sync::Arc;
 
+use clap::{Args, ValueEnum};
 use rustomize::build::{Options, Reorder};
 use rustomize::fs::{DiskFs, LoadRestrictor};
+use rustomize::warning::{Warning, WarningSink};
 
-const HELP: &str = "usage: rustomize build [DIR] [flags]
+use super::Failure;
 
-Flags (as `kustomize build`):
-  -o, --output PATH             write to a file, or one file per resource into a directory
-      --load-restrictor VALUE   LoadRestrictionsRootOnly (default) | LoadRestrictionsNone
-      --reorder VALUE           legacy (default) | none
-      --enable-managedby-label  add app.kubernetes.io/managed-by
-      --no-remote               refuse remote bases and HTTP files (Flux: --no-remote-bases)
-      --remote-cache DIR        keep clones in DIR, keyed by repository and resolved commit
-      --limit NAME=N            raise or lower a build limit (repeatable): file-bytes,
-                                value-bytes, nodes, resources, kustomizations, depth,
-                                output-bytes; N takes K, M, G suffixes
-      --enable-helm             inflate helmCharts with the helm binary
-      --helm-command CMD        the helm program (default: helm)
-      --helm-api-versions V     Capabilities.APIVersions for helm template (repeatable)
-      --helm-kube-version V     Capabilities.KubeVersion for helm template
-      --helm-debug              pass --debug to helm template
-  (--enable-alpha-plugins enables Helm as in kustomize; exec and container plugins are
-   not run)
+pub const EXAMPLES: &str = "Examples:
+  rustomize build                               # the kustomization in .
+  rustomize build overlays/prod -o out/         # one file per resource into out/
+  rustomize build 'github.com/org/repo//deploy?ref=v1' --remote-cache ~/.cache/rustomize
+  rustomize build charts-app --enable-helm --helm-command /usr/local/bin/helm
+  rustomize build apps --flux --substitute-from cluster-vars.yaml";
 
-Flux mode (what kustomize-controller applies):
-      --flux                    no legacy sort, no load restrictor but nothing read outside
-                                the Flux root, a kustomization generated when DIR has none
-      --flux-kustomization FILE a Flux Kustomization manifest: its spec (targetNamespace,
-                                namePrefix, patches, images, components, postBuild, ...)
-                                applies (implies --flux)
-      --substitute-from FILE    ConfigMaps/Secrets that postBuild.substituteFrom may name
-                                (repeatable)
-      --flux-root DIR           the repository root (default: the Git work tree holding
-                                DIR, else DIR)
-      --no-strict-substitution  a missing ${VAR} becomes empty instead of an error
-";
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Restrictor {
+    #[value(name = "LoadRestrictionsRootOnly", alias = "rootOnly")]
+    RootOnly,
+    #[value(name = "LoadRestrictionsNone", alias = "none")]
+    None,
+}
 
-struct Args {
-    dir: PathBuf,
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Order {
+    Legacy,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum WarningStyle {
+    /// kubectl's text, and the file it concerns
+    Files,
+    /// exactly kubectl's text
+    Kubectl,
+    /// no warnings
+    None,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The kustomization directory, or a remote repository URL (default: .)
+    dir: Option<PathBuf>,
+    /// Write to this file, or one file per resource into this directory
+    #[arg(short, long, value_name = "PATH")]
     output: Option<PathBuf>,
-    opts: Options,
-    flux: Option<FluxArgs>,
-}
+    /// Whether files outside a kustomization's directory may be read
+    #[arg(long, alias = "load_restrictor", value_enum, value_name = "VALUE")]
+    load_restrictor: Option<Restrictor>,
+    /// Output order when the kustomization sets no sortOptions (deprecated in kustomize)
+    #[arg(long, value_enum, value_name = "ORDER")]
+    reorder: Option<Order>,
+    /// Add the app.kubernetes.io/managed-by label (deprecated in kustomize)
+    #[arg(long)]
+    enable_managedby_label: bool,
+    /// Raise or lower a build limit: file-bytes, value-bytes, nodes, resources,
+    /// kustomizations, depth, output-bytes (N takes K, M, G suffixes)
+    #[arg(long, value_name = "NAME=N")]
+    limit: Vec<String>,
+    /// Refuse remote bases and HTTP files (Flux: --no-remote-bases)
+    #[arg(long, conflicts_with = "remote_cache")]
+    no_remote: bool,
+    /// Keep clones in DIR between builds, keyed by repository and resolved commit
+    #[arg(long, value_name = "DIR")]
+    remote_cache: Option<PathBuf>,
+    /// How warnings are printed on stderr
+    #[arg(long, value_enum, default_value = "files", value_name = "STYLE")]
+    warnings: WarningStyle,
+    /// Also warn about patches and replacements that match no resource
+    #[arg(long)]
+    warn_unmatched: bool,
 
-#[derive(Default)]
-struct FluxArgs {
-    kustomization: Option<PathBuf>,
+    /// Inflate helmCharts with the helm binary
+    #[arg(long, help_heading = "Helm")]
+    enable_helm: bool,
+    /// The helm program
+    #[arg(
+        long,
+        default_value = "helm",
+        value_name = "CMD",
+        help_heading = "Helm"
+    )]
+    helm_command: String,
+    /// Capabilities.APIVersions for helm template (repeatable)
+    #[arg(long, value_name = "V", help_heading = "Helm")]
+    helm_api_versions: Vec<String>,
+    /// Capabilities.KubeVersion for helm template
+    #[arg(long, default_value = "", value_name = "V", help_heading = "Helm")]
+    helm_kube_version: String,
+    /// Pass --debug to helm template
+    #[arg(long, help_heading = "Helm")]
+    helm_debug: bool,
+
+    /// Enable plugins: the Helm generator, as in kustomize (exec and container plugins are
+    /// not run)
+    #[arg(long, help_heading = "Plugins (accepted for kubectl's command lines)")]
+    enable_alpha_plugins: bool,
+    #[arg(long, hide = true)]
+    enable_exec: bool,
+    #[arg(long, hide = true)]
+    network: bool,
+    #[arg(long, hide = true)]
+    as_current_user: bool,
+    #[arg(short = 'e', long = "env", hide = true)]
+    env: Vec<String>,
+    #[arg(long, hide = true)]
+    mount: Vec<String>,
+    #[arg(long, hide = true)]
+    network_name: Option<String>,
+
+    /// Render what Flux's kustomize-controller applies: no legacy sort, a kustomization
+    /// generated when DIR has none, nothing read outside the repository
+    #[arg(long, help_heading = "Flux mode")]
+    flux: bool,
+    /// A file of Flux Kustomization manifests: the one chosen applies (implies --flux);
+    /// without DIR, its spec.path under the repository root is built
+    #[arg(long, value_name = "FILE", help_heading = "Flux mode")]
+    flux_kustomization: Option<PathBuf>,
+    /// Which Kustomization of that file (metadata.name, or NAMESPACE/NAME)
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "flux_kustomization",
+        help_heading = "Flux mode"
+    )]
+    name: Option<String>,
+    /// ConfigMaps/Secrets that postBuild.substituteFrom may name (repeatable)
+    #[arg(long, value_name = "FILE", help_heading = "Flux mode")]
     substitute_from: Vec<PathBuf>,
-    root: Option<PathBuf>,
-    lenient: bool,
+    /// The repository root (default: the Git work tree holding DIR, else DIR)
+    #[arg(long, value_name = "DIR", help_heading = "Flux mode")]
+    flux_root: Option<PathBuf>,
+    /// A missing ${VAR} becomes empty instead of an error
+    #[arg(long, help_heading = "Flux mode")]
+    no_strict_substitution: bool,
 }
 
-fn parse(args: &[String]) -> Result<Option<Args>, String> {
-    let mut dir: Option<PathBuf> = None;
-    let mut output = None;
-    let mut opts = Options::default();
-    let mut flux: Option<FluxArgs> = None;
-    let mut no_remote = false;
-    let mut remote_cache: Option<PathBuf> = None;
-    let mut i = 0;
-    while i < args.len() {
-        let a = args[i].as_str();
-        let (flag, inline) = match a.split_once('=') {
-            Some((f, v)) if f.starts_with('-') => (f, Some(v.to_string())),
-            _ => (a, None),
-        };
-        let mut value = |name: &str| -> Result<String, String> {
-            if let Some(v) = inline.clone() {
-                return Ok(v);
-            }
-            i += 1;
-            args.get(i)
-                .cloned()
-                .ok_or_else(|| format!("flag needs an argument: {name}"))
-        };
-        match flag {
-            "-h" | "--help" => return Ok(None),
-            "-o" | "--output" => output = Some(PathBuf::from(value(flag)?)),
-            "--load-restrictor" | "--load_restrictor" => {
-                opts.load_restrictor = match value(flag)?.as_str() {
-                    "LoadRestrictionsRootOnly" | "rootOnly" => LoadRestrictor::RootOnly,
-                    "LoadRestrictionsNone" | "none" => LoadRestrictor::None,
-                    other => return Err(format!("illegal flag value --load-restrictor {other}; legal values: [LoadRestrictionsRootOnly LoadRestrictionsNone]")),
-                }
-            }
-            "--reorder" => {
-                opts.reorder = match value(flag)?.as_str() {
-                    "legacy" => Reorder::Legacy,
-                    "none" => Reorder::None,
-                    other => return Err(format!("illegal flag value --reorder {other}; legal values: [legacy none]")),
-                }
-            }
-            "--enable-managedby-label" => opts.add_managed_by_label = true,
-            "--no-remote" => no_remote = true,
-            "--remote-cache" => remote_cache = Some(PathBuf::from(value(flag)?)),
-            "--limit" => {
-                let v = value(flag)?;
-                let (name, n) = v
-                    .split_once('=')
-                    .ok_or_else(|| format!("--limit {v}: expected NAME=N"))?;
-                opts.limits.set(name, n)?;
-            }
-            "--flux" => {
-                flux.get_or_insert_with(FluxArgs::default);
-            }
-            "--flux-kustomization" => {
-                let v = value(flag)?;
-                flux.get_or_insert_with(FluxArgs::default).kustomization = Some(v.into());
-            }
-            "--substitute-from" => {
-                let v = value(flag)?;
-                let f = flux.get_or_insert_with(FluxArgs::default);
-                f.substitute_from.push(v.into());
-            }
-            "--flux-root" => {
-                let v = value(flag)?;
-                flux.get_or_insert_with(FluxArgs::default).root = Some(v.into());
-            }
-            "--no-strict-substitution" => {
-                flux.get_or_insert_with(FluxArgs::default).lenient = true;
-            }
-            "--enable-helm" => opts.helm.enabled = true,
-            // kustomize enables its Helm generator with the alpha plugins too; exec and
-            // container plugins are not run (a clear error names them).
-            "--enable-alpha-plugins" => opts.helm.enabled = true,
-            "--helm-debug" => opts.helm.debug = true,
-            "--helm-command" => opts.helm.command = value(flag)?,
-            "--helm-kube-version" => opts.helm.kube_version = value(flag)?,
-            "--helm-api-versions" => {
-                let v = value(flag)?;
-                opts.helm.api_versions.push(v);
-            }
-            // kustomize's function-plugin flags are accepted so that command lines written
-            // for kubectl work.
-            "--enable-exec" | "--network" | "--as-current-user" => {}
-            "-e" | "--env" | "--mount" | "--network-name" => {
-                value(flag)?;
-            }
-            f if f.starts_with('-') && f.len() > 1 => return Err(format!("unknown flag: {f}")),
-            _ => {
-                if dir.is_some() {
-                    return Err("specify one path to a kustomization directory".into());
-                }
-                dir = Some(PathBuf::from(a));
-            }
+impl BuildArgs {
+    fn options(&self) -> Result<Options, Failure> {
+        let mut opts = Options::default();
+        match self.load_restrictor {
+            Some(Restrictor::None) => opts.load_restrictor = LoadRestrictor::None,
+            Some(Restrictor::RootOnly) | None => {}
         }
-        i += 1;
-    }
-    if no_remote && remote_cache.is_some() {
-        return Err("--remote-cache and --no-remote exclude each other".into());
-    }
-    if !no_remote {
-        let network = match remote_cache {
-            Some(dir) => rustomize::remote::Network::with_cache(dir),
-            None => rustomize::remote::Network::default(),
+        opts.reorder = match self.reorder {
+            None => Reorder::Unspecified,
+            Some(Order::Legacy) => Reorder::Legacy,
+            Some(Order::None) => Reorder::None,
         };
-        opts.remote = Some(Arc::new(network));
+        opts.add_managed_by_label = self.enable_managedby_label;
+        for l in &self.limit {
+            let (name, n) = l
+                .split_once('=')
+                .ok_or_else(|| format!("--limit {l}: expected NAME=N"))?;
+            opts.limits.set(name, n)?;
+        }
+        if !self.no_remote {
+            let network = match &self.remote_cache {
+                Some(dir) => rustomize::remote::Network::with_cache(dir),
+                None => rustomize::remote::Network::default(),
+            };
+            opts.remote = Some(Arc::new(network));
+        }
+        opts.helm = rustomize::helm::HelmOptions {
+            enabled: self.enable_helm || self.enable_alpha_plugins,
+            command: self.helm_command.clone(),
+            api_versions: self.helm_api_versions.clone(),
+            kube_version: self.helm_kube_version.clone(),
+            debug: self.helm_debug,
+        };
+        opts.warn_unmatched = self.warn_unmatched;
+        let style = self.warnings;
+        if style != WarningStyle::None {
+            opts.warnings = Some(WarningSink::new(move |w| print_warning(&w, style)));
+        }
+        Ok(opts)
     }
-    Ok(Some(Args {
-        dir: dir.unwrap_or_else(|| PathBuf::from(".")),
-        output,
-        opts,
-        flux,
-    }))
-}
 
-pub fn run(args: &[String]) -> ExitCode {
-    let a = match parse(args) {
-        Ok(Some(a)) => a,
-        Ok(None) => {
-            print!("{HELP}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("Error: {e}\n\n{HELP}");
-            return ExitCode::from(1);
-        }
-    };
-    match execute(&a) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("Error: {e}");
-            ExitCode::from(1)
-        }
+    fn is_flux(&self) -> bool {
+        self.flux || self.flux_kustomization.is_some()
     }
 }
 
-fn execute(a: &Args) -> Result<(), String> {
+fn print_warning(w: &Warning, style: WarningStyle) {
+    match (&w.file, style) {
+        (Some(file), WarningStyle::Files) => eprintln!("{} (in {})", w.message, file.display()),
+        _ => eprintln!("{}", w.message),
+    }
+}
+
+pub fn run(args: BuildArgs) -> Result<(), Failure> {
+    let opts = args.options()?;
     let fs = Arc::new(DiskFs);
-    let m = match &a.flux {
-        None => rustomize::build::build(fs, &a.dir, &a.opts),
-        Some(f) => build_flux(fs, &a.dir, f, &a.opts)?,
-    }
-    .map_err(|e| e.to_string())?;
-    match &a.output {
+    let m = if args.is_flux() {
+        build_flux(fs, &args, &opts)?
+    } else {
+        let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from("."));
+        rustomize::build::build(fs, &dir, &opts)?
+    };
+    match &args.output {
         Some(dir) if dir.is_dir() => write_individual_files(dir, &m),
         other => {
-            let bytes = rustomize::build::emit(&m, &a.opts.limits).map_err(|e| e.to_string())?;
+            let bytes = rustomize::build::emit(&m, &opts.limits)?;
             match other {
-                Some(file) => {
-                    std::fs::write(file, &bytes).map_err(|e| format!("{}: {e}", file.display()))
-                }
+                Some(file) => std::fs::write(file, &bytes)
+                    .map_err(|e| Failure::from(format!("{}: {e}", file.display()))),
                 None => {
+                    // A closed pipe (`| head`) ends the process by SIGPIPE, as kubectl's.
                     let mut out = std::io::stdout().lock();
                     out.write_all(&bytes)
                         .and_then(|_| out.flush())
-                        .map_err(|e| e.to_string())
+                        .map_err(Failure::from)
                 }
             }
         }
@@ -219,31 +223,47 @@ fn execute(a: &Args) -> Result<(), String> {
 
 fn build_flux(
     fs: Arc<DiskFs>,
-    dir: &Path,
-    f: &FluxArgs,
+    args: &BuildArgs,
     build: &Options,
-) -> Result<Result<rustomize::resource::ResMap, rustomize::Error>, String> {
+) -> Result<rustomize::resource::ResMap, Failure> {
     use rustomize::flux::{FluxKustomization, FluxOptions};
     let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
-    let ks = match &f.kustomization {
-        Some(p) => FluxKustomization::parse(&read(p)?, p).map_err(|e| e.to_string())?,
+    let ks = match &args.flux_kustomization {
+        Some(p) => FluxKustomization::select(&read(p)?, p, args.name.as_deref())?,
         None => FluxKustomization::default(),
     };
     let mut objects = Vec::new();
-    for p in &f.substitute_from {
+    for p in &args.substitute_from {
         let docs = rustomize::yaml::read_stream(&read(p)?, Default::default())
             .map_err(|e| format!("{}: {e}", p.display()))?;
         objects.extend(docs.into_iter().map(|d| d.value));
     }
-    let root = match &f.root {
-        Some(r) => r.clone(),
-        None => git_work_tree(dir).unwrap_or_else(|| dir.to_path_buf()),
+    // Without DIR, the Kustomization's spec.path under the repository root.
+    let (dir, root) = match (&args.dir, &args.flux_root) {
+        (Some(dir), Some(root)) => (dir.clone(), root.clone()),
+        (Some(dir), None) => (
+            dir.clone(),
+            git_work_tree(dir).unwrap_or_else(|| dir.clone()),
+        ),
+        (None, root) => {
+            let root = match root {
+                Some(r) => r.clone(),
+                None => args
+                    .flux_kustomization
+                    .as_deref()
+                    .and_then(|f| f.parent())
+                    .and_then(git_work_tree)
+                    .or_else(|| git_work_tree(Path::new(".")))
+                    .unwrap_or_else(|| PathBuf::from(".")),
+            };
+            (root.join(ks.path().unwrap_or(".")), root)
+        }
     };
     let mut opts = FluxOptions::new(root);
-    opts.strict = !f.lenient;
+    opts.strict = !args.no_strict_substitution;
     opts.limits = build.limits.clone();
     opts.remote = build.remote.clone();
-    Ok(rustomize::flux::build(fs, dir, &ks, &objects, &opts))
+    Ok(rustomize::flux::build(fs, &dir, &ks, &objects, &opts)?)
 }
 
 /// The nearest directory at or above `dir` that holds `.git`.
@@ -256,8 +276,8 @@ fn git_work_tree(dir: &Path) -> Option<PathBuf> {
 
 /// kustomize's `-o DIR`: one file per resource, named by the library (which refuses names
 /// that would leave DIR). An existing symlink in DIR is not written through.
-fn write_individual_files(dir: &Path, m: &rustomize::resource::ResMap) -> Result<(), String> {
-    let files = rustomize::build::output::individual_files(m).map_err(|e| e.to_string())?;
+fn write_individual_files(dir: &Path, m: &rustomize::resource::ResMap) -> Result<(), Failure> {
+    let files = rustomize::build::output::individual_files(m)?;
     for (name, bytes) in files {
         let p = dir.join(&name);
         if p.symlink_metadata()
@@ -266,7 +286,8 @@ fn write_individual_files(dir: &Path, m: &rustomize::resource::ResMap) -> Result
             return Err(format!(
                 "{}: is a symbolic link; not writing through it",
                 p.display()
-            ));
+            )
+            .into());
         }
         std::fs::write(&p, bytes).map_err(|e| format!("{}: {e}", p.display()))?;
     }

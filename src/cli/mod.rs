@@ -1,32 +1,95 @@
-//! Command-line front end: `rustomize build DIR [flags]` and `rustomize image ...`.
+//! Command-line front end (clap): `rustomize build`, `edit`, `image`, `completion`.
 //! Thin: it parses flags, calls the library, prints, and maps errors to exit code 1.
 
 use std::process::ExitCode;
 
+use clap::{CommandFactory, Parser, Subcommand};
+
 mod build;
+mod edit;
 mod image;
 
-const USAGE: &str = "usage:
-  rustomize build DIR [flags]         render a kustomization (like `kustomize build`)
-  rustomize image update DIR ...      rewrite $imagepolicy-marked values
-  rustomize image latest POLICY.yaml  choose the latest tag (tags on stdin)
-";
+const ABOUT: &str = "A Kustomize rendering engine: `kustomize build`'s bytes, faster, safe on \
+untrusted repositories; Flux's image automation with minimal diffs.";
 
-pub fn run(args: &[String]) -> ExitCode {
-    match args.first().map(String::as_str) {
-        Some("build") => build::run(&args[1..]),
-        Some("image") => image::run(&args[1..]),
-        Some("-h") | Some("--help") | Some("help") => {
-            print!("{USAGE}");
-            ExitCode::SUCCESS
+const EXAMPLES: &str = "Examples:
+  rustomize build overlays/prod                 # print what `kustomize build` prints
+  rustomize build overlays/prod -o out/         # one file per resource
+  rustomize build 'https://github.com/org/repo//deploy?ref=v1.2.0'
+  rustomize build apps --flux --flux-kustomization clusters/prod/apps.yaml --name apps
+  rustomize edit set image app=registry.example.com/app:1.4.2
+  rustomize image update clusters/prod --policy flux-system:app=ghcr.io/org/app:1.4.2
+  rustomize completion bash > /etc/bash_completion.d/rustomize";
+
+/// The command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "rustomize",
+    version = concat!(env!("CARGO_PKG_VERSION"), " (kustomize v5.5.0 compatible)"),
+    about = ABOUT,
+    after_help = EXAMPLES,
+    propagate_version = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Render a kustomization as `kustomize build` does (DIR may be a git URL)
+    #[command(after_help = build::EXAMPLES)]
+    Build(build::BuildArgs),
+    /// Edit a kustomization file in place, as `kustomize edit` does, changing only what it must
+    Edit(edit::EditArgs),
+    /// Flux image automation, offline: rewrite $imagepolicy markers, pick the latest tag
+    #[command(subcommand)]
+    Image(image::ImageCommand),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
+    Completion {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
+}
+
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version go to stdout with success; usage errors exit 1, as kubectl.
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
         }
-        Some(other) => {
-            eprintln!("Error: unknown command {other:?}\n{USAGE}");
+    };
+    let result = match cli.command {
+        Command::Build(args) => build::run(args),
+        Command::Edit(cmd) => edit::run(cmd),
+        Command::Image(cmd) => image::run(cmd),
+        Command::Completion { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "rustomize",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(message)) => {
+            eprintln!("Error: {message}");
             ExitCode::from(1)
         }
-        None => {
-            eprintln!("Error: no command given\n{USAGE}");
-            ExitCode::from(1)
-        }
+    }
+}
+
+/// Why a command failed, for stderr.
+pub struct Failure(String);
+
+impl<T: std::fmt::Display> From<T> for Failure {
+    fn from(e: T) -> Failure {
+        Failure(e.to_string())
     }
 }

@@ -61,6 +61,8 @@ pub const SUBSTITUTE_KEY: &str = "kustomize.toolkit.fluxcd.io/substitute";
 pub struct FluxKustomization {
     /// The manifest it was read from (named in errors); empty when built in code.
     pub file: PathBuf,
+    /// `metadata.name`.
+    pub name: String,
     /// `metadata.namespace`: where `substituteFrom` objects are looked up.
     pub namespace: String,
     /// `spec`, as written (the generator reads the fields it knows from it).
@@ -93,12 +95,15 @@ impl FluxKustomization {
                 "not a Flux Kustomization: expected kind Kustomization of kustomize.toolkit.fluxcd.io",
             ));
         }
-        let namespace = obj
-            .get("metadata")
-            .and_then(|m| m.get("namespace"))
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
+        let meta = |k: &str| {
+            obj.get("metadata")
+                .and_then(|m| m.get(k))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        let namespace = meta("namespace");
+        let name = meta("name");
         let spec = match obj.get("spec") {
             Some(Value::Object(s)) => s.clone(),
             None | Some(Value::Null) => Map::new(),
@@ -106,9 +111,83 @@ impl FluxKustomization {
         };
         Ok(FluxKustomization {
             file: file.to_path_buf(),
+            name,
             namespace,
             spec,
         })
+    }
+
+    /// Reads every Flux Kustomization in a file of manifests (other documents are
+    /// skipped) and chooses one: by `name` (`NAME` or `NAMESPACE/NAME`), or the only one.
+    /// Several without a name, or none matching, is an error that lists them.
+    pub fn select(
+        bytes: &[u8],
+        file: &Path,
+        name: Option<&str>,
+    ) -> Result<FluxKustomization, Error> {
+        let docs =
+            yaml::read_stream(bytes, yaml::Limits::default()).map_err(|source| Error::Yaml {
+                file: file.to_path_buf(),
+                source,
+            })?;
+        let mut found = Vec::new();
+        for d in docs {
+            let is_flux = d.value.get("kind").and_then(Value::as_str) == Some("Kustomization")
+                && d.value
+                    .get("apiVersion")
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| v.starts_with("kustomize.toolkit.fluxcd.io/"));
+            if !is_flux {
+                continue;
+            }
+            let text = yaml::to_string(&d.value).map_err(Error::Emit)?;
+            found.push(FluxKustomization::parse(text.as_bytes(), file)?);
+        }
+        let names: Vec<String> = found.iter().map(|k| k.qualified_name()).collect();
+        let chosen: Vec<FluxKustomization> = match name {
+            Some(n) => found
+                .into_iter()
+                .filter(|k| k.name == n || k.qualified_name() == n)
+                .collect(),
+            None => found,
+        };
+        match chosen.len() {
+            1 => Ok(chosen.into_iter().next().unwrap_or_default()),
+            0 if names.is_empty() => Err(Error::build(
+                file.display(),
+                "no Flux Kustomization (kustomize.toolkit.fluxcd.io) in the file",
+            )),
+            0 => Err(Error::build(
+                file.display(),
+                format!(
+                    "no Flux Kustomization named {:?}; the file has {}",
+                    name.unwrap_or_default(),
+                    names.join(", ")
+                ),
+            )),
+            _ => Err(Error::build(
+                file.display(),
+                format!(
+                    "{} Flux Kustomizations match ({}); choose one with --name",
+                    chosen.len(),
+                    chosen
+                        .iter()
+                        .map(FluxKustomization::qualified_name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
+        }
+    }
+
+    /// `NAMESPACE/NAME`.
+    pub fn qualified_name(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+
+    /// `spec.path`, the directory it builds relative to the source's root.
+    pub fn path(&self) -> Option<&str> {
+        self.spec.get("path").and_then(Value::as_str)
     }
 
     /// What errors about the spec name: the manifest, or `spec` without one.
@@ -182,7 +261,7 @@ pub fn build(
         add_managed_by_label: false,
         limits: opts.limits.clone(),
         remote: opts.remote.clone(),
-        helm: Default::default(),
+        ..Default::default()
     };
     let mut m = crate::build::build(fs, &dir, &build_opts)?;
     if let Some(post_build) = ks.post_build() {

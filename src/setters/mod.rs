@@ -144,6 +144,8 @@ pub struct FileUpdate {
     pub output: Vec<u8>,
     /// Changes per document, in document order; empty when nothing changed.
     pub objects: Vec<ObjectChanges>,
+    /// The policies the file's markers name (changed or not).
+    pub referenced: std::collections::BTreeSet<String>,
 }
 
 /// Applies the setters to one file's content. `path` only names the file in errors.
@@ -156,6 +158,7 @@ pub fn update_bytes(path: &Path, bytes: &[u8], policies: &Policies) -> Result<Fi
         return Ok(FileUpdate {
             output: bytes.to_vec(),
             objects: Vec::new(),
+            referenced: Default::default(),
         });
     }
     let docs = spans::scan(bytes).map_err(|source| Error::Yaml {
@@ -175,6 +178,7 @@ pub fn update_bytes(path: &Path, bytes: &[u8], policies: &Policies) -> Result<Fi
     }
     let mut splices: Vec<Splice> = Vec::new();
     let mut objects: Vec<ObjectChanges> = Vec::new();
+    let mut referenced = std::collections::BTreeSet::new();
     for doc in &docs {
         let mut changes = Vec::new();
         for scalar in &doc.scalars {
@@ -188,6 +192,7 @@ pub fn update_bytes(path: &Path, bytes: &[u8], policies: &Policies) -> Result<Fi
             let Some(setter) = marker_setter(&comment.text, policies) else {
                 continue;
             };
+            referenced.insert(setter.policy.clone());
             let Some(image) = policies.get(&setter.policy) else {
                 continue;
             };
@@ -218,6 +223,7 @@ pub fn update_bytes(path: &Path, bytes: &[u8], policies: &Policies) -> Result<Fi
     Ok(FileUpdate {
         output: apply(bytes, splices),
         objects,
+        referenced,
     })
 }
 
@@ -255,6 +261,7 @@ pub fn update_dir(
     // file, planned once.
     let mut planned: Vec<(PathBuf, Vec<u8>)> = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
+    let mut referenced = std::collections::BTreeSet::new();
     for candidate in walk.candidates {
         if !seen.insert(candidate.real.clone()) {
             continue;
@@ -273,6 +280,7 @@ pub fn update_dir(
                 continue;
             }
         };
+        referenced.extend(update.referenced);
         if update.objects.is_empty() {
             continue;
         }
@@ -283,6 +291,11 @@ pub fn update_dir(
             written: false,
         });
     }
+    report.unused_policies = policies
+        .iter()
+        .map(|(k, _)| k.to_string())
+        .filter(|k| !referenced.contains(k))
+        .collect();
     if options.dry_run {
         return Ok(report);
     }

@@ -65,6 +65,8 @@ pub struct Report {
     /// Every file that contained the token and was therefore parsed.
     pub screened: Vec<PathBuf>,
     pub dry_run: bool,
+    /// Policies given that no marker in the tree names (a typo, or a stale policy).
+    pub unused_policies: Vec<String>,
 }
 
 impl ObjectId {

@@ -194,6 +194,29 @@ pub fn apply(
     result
 }
 
+/// The targets (`replacements[i].targets[j]`) whose selection matches no resource, for the
+/// opt-in warning kustomize lacks (kustomize#5093). Malformed selectors are left to
+/// [`apply`] to report.
+pub fn unmatched_targets(m: &ResMap, replacements: &[Replacement]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, r) in replacements.iter().enumerate() {
+        for (j, t) in r.targets.iter().flatten().enumerate() {
+            let Some(select) = &t.select else { continue };
+            let Ok(matchers) = Matchers::new(t, select) else {
+                continue;
+            };
+            let hit = m
+                .resources()
+                .iter()
+                .any(|r| matchers.matches(r).unwrap_or(true));
+            if !hit {
+                out.push(format!("replacements[{i}].targets[{j}]"));
+            }
+        }
+    }
+    out
+}
+
 fn apply_all(
     m: &mut ResMap,
     replacements: &[Replacement],
