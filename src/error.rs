@@ -1,5 +1,7 @@
 //! The library's error type: every failure names the file it concerns and, where the YAML
-//! layer knows it, the line and column.
+//! layer knows it, the line and column; [`Error::kind`] tells the broad class (a missing
+//! file from invalid YAML from a failing patch) and [`std::error::Error::source`] keeps the
+//! cause.
 
 use std::path::{Path, PathBuf};
 
@@ -8,8 +10,42 @@ use crate::kustomization::KustomizationError;
 use crate::transform::TransformError;
 use crate::yaml;
 
+/// The class of a build failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A file or directory is missing or may not be read (load restrictor, cycle, not a
+    /// regular file, no kustomization file).
+    Load,
+    /// Bytes that are not valid YAML.
+    Yaml,
+    /// A kustomization (or a file it configures: patches, replacements, configurations,
+    /// openapi, sort options) that is not valid.
+    Kustomization,
+    /// A document that is not a usable resource (no kind or name), or two resources with
+    /// one id.
+    Resource,
+    /// configMapGenerator or secretGenerator.
+    Generate,
+    /// A transformer, patch, replacement, var or name reference.
+    Transform,
+    /// A plugin configuration (`generators:`, `transformers:`).
+    Plugin,
+    /// A remote repository or HTTP file.
+    Remote,
+    /// A Helm chart.
+    Helm,
+    /// A build limit ([`crate::budget::Limits`]) or the file-size limit.
+    Limit,
+    /// The result cannot be printed as YAML (or written where asked).
+    Output,
+    /// Flux mode: the Flux Kustomization, its generated kustomization, substitution.
+    Flux,
+}
+
 /// Why a build failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A file or directory could not be loaded (missing, outside the root, a cycle...).
     #[error("{context}: {source}")]
@@ -20,7 +56,11 @@ pub enum Error {
     },
     /// A YAML file could not be read.
     #[error("{}", located(file, source))]
-    Yaml { file: PathBuf, source: yaml::Error },
+    Yaml {
+        file: PathBuf,
+        #[source]
+        source: yaml::Error,
+    },
     /// A kustomization file is invalid.
     #[error("{}: {source}", kustomization_place(file, source))]
     Kustomization {
@@ -35,12 +75,37 @@ pub enum Error {
         #[source]
         source: Box<TransformError>,
     },
-    /// Anything else, with the file it concerns.
+    /// A generator failed.
+    #[error("{}: {generator}: {source}", file.display())]
+    Generate {
+        file: PathBuf,
+        /// `configMapGenerator 'name'`.
+        generator: String,
+        #[source]
+        source: Box<crate::generate::GenerateError>,
+    },
+    /// A Helm chart could not be inflated.
+    #[error("{}: {source}", file.display())]
+    Helm {
+        file: PathBuf,
+        #[source]
+        source: crate::helm::HelmError,
+    },
+    /// A resource could not be printed as YAML (e.g. a string with a control character).
+    #[error("writing {resource}: {source}")]
+    Emit {
+        /// The resource (`Kind/name` and the file it came from).
+        resource: String,
+        #[source]
+        source: yaml::Error,
+    },
+    /// Any other failure, with its class and the file it concerns.
     #[error("{file}: {message}")]
-    Build { file: String, message: String },
-    /// The result could not be written as YAML (e.g. a string with a control character).
-    #[error("writing output: {0}")]
-    Emit(yaml::Error),
+    Other {
+        kind: ErrorKind,
+        file: String,
+        message: String,
+    },
 }
 
 fn located(file: &Path, e: &yaml::Error) -> String {
@@ -60,10 +125,67 @@ fn kustomization_place(file: &Path, e: &KustomizationError) -> String {
 }
 
 impl Error {
-    pub fn build(file: impl std::fmt::Display, message: impl Into<String>) -> Error {
-        Error::Build {
+    /// An error of `kind` about `file`.
+    pub fn new(kind: ErrorKind, file: impl std::fmt::Display, message: impl Into<String>) -> Error {
+        Error::Other {
+            kind,
             file: file.to_string(),
             message: message.into(),
+        }
+    }
+
+    /// The class of the failure.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Load { source, .. } => source.kind(),
+            Error::Yaml { .. } => ErrorKind::Yaml,
+            Error::Kustomization { source, .. } => match source {
+                KustomizationError::Yaml(_) => ErrorKind::Yaml,
+                _ => ErrorKind::Kustomization,
+            },
+            Error::Transform { .. } => ErrorKind::Transform,
+            Error::Generate { source, .. } => match &**source {
+                crate::generate::GenerateError::Load { source, .. } => match source.kind() {
+                    ErrorKind::Load => ErrorKind::Generate,
+                    other => other,
+                },
+                _ => ErrorKind::Generate,
+            },
+            Error::Helm { .. } => ErrorKind::Helm,
+            Error::Emit { .. } => ErrorKind::Output,
+            Error::Other { kind, .. } => *kind,
+        }
+    }
+
+    /// The file the error is about, where one is known.
+    pub fn file(&self) -> Option<&Path> {
+        match self {
+            Error::Load { source, .. } => source.path(),
+            Error::Yaml { file, .. }
+            | Error::Kustomization { file, .. }
+            | Error::Transform { file, .. }
+            | Error::Generate { file, .. }
+            | Error::Helm { file, .. } => Some(file),
+            Error::Emit { .. } => None,
+            Error::Other { file, .. } => (!file.is_empty()).then(|| Path::new(file.as_str())),
+        }
+    }
+
+    /// The 1-based line in [`Error::file`], where the YAML layer knows it.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            Error::Yaml { source, .. } => source.line,
+            Error::Kustomization { source, .. } => source.position().map(|p| p.0),
+            _ => None,
+        }
+    }
+
+    /// The 1-based column in [`Error::file`], where the YAML layer knows it.
+    pub fn column(&self) -> Option<usize> {
+        match self {
+            Error::Yaml { source, .. } => source.column,
+            Error::Kustomization { source, .. } => source.position().and_then(|p| p.1),
+            _ => None,
         }
     }
 }

@@ -415,6 +415,35 @@ impl LoadError {
         )
     }
 
+    /// The class of the failure.
+    pub fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            LoadError::Remote { .. } | LoadError::UrlIsGitRepository(_) => ErrorKind::Remote,
+            LoadError::Budget(_) | LoadError::TooLarge { .. } => ErrorKind::Limit,
+            _ => ErrorKind::Load,
+        }
+    }
+
+    /// The file or directory concerned, where it is a path.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            LoadError::OutsideRoot { path, .. }
+            | LoadError::TooLarge { path, .. }
+            | LoadError::Io { path, .. }
+            | LoadError::RemoteFileNotDirectory { path, .. }
+            | LoadError::OutsideRepo { path, .. } => Some(path),
+            LoadError::NotAFile(p)
+            | LoadError::NotRegular(p)
+            | LoadError::NotADirectory(p)
+            | LoadError::MissingKustomization(p)
+            | LoadError::MultipleKustomizations(p) => Some(p),
+            LoadError::Cycle { candidate, .. } => Some(candidate),
+            LoadError::BaseOutsideRepo { base, .. } => Some(base),
+            _ => None,
+        }
+    }
+
     /// A git command that ran out of time.
     pub fn is_timeout(&self) -> bool {
         matches!(self, LoadError::Remote { source, .. } if source.is_timeout())

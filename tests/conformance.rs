@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use rustomize::build::{Options, Reorder};
+use rustomize::error::ErrorKind;
 use rustomize::fs::{DiskFs, LoadRestrictor};
 use support::{Case, Work};
 
@@ -80,6 +81,114 @@ fn options(args: &[String], work: Option<&Work>) -> Options {
     o
 }
 
+/// The classes of error rustomize may report for a failure kubectl described as `text`:
+/// the build must fail for kubectl's reason, not merely fail. kubectl's message wraps its
+/// causes outside in, so the cause is the category whose marker comes last in the text.
+fn expected_kinds(text: &str) -> Option<&'static [ErrorKind]> {
+    use ErrorKind::*;
+    if text.starts_with("panic:") || text.trim().is_empty() {
+        return None;
+    }
+    // A resource entry that is neither a file nor a directory: kustomize reports the
+    // directory attempt last, but the file's error is the cause.
+    if let (Some(start), true) = (
+        text.find("accumulation err='"),
+        text.trim_end()
+            .trim_end_matches('"')
+            .ends_with("file is not directory"),
+    ) {
+        let inner = &text[start + "accumulation err='".len()..];
+        if let Some(end) = inner.rfind("': must build at directory") {
+            return expected_kinds(&inner[..end]);
+        }
+    }
+    const CATEGORIES: &[(&[&str], &[ErrorKind])] = &[
+        (
+            &[
+                "HelmChartInflationGenerator",
+                "helm",
+                "no repo specified for pull",
+                "could not parse values file",
+                "could not merge values",
+                "could not parse rnode slice",
+                "cannot find version string",
+            ],
+            &[Helm, Kustomization, Load, Resource],
+        ),
+        (
+            &[
+                "failed to run '",
+                "timeout running",
+                "HTTP Error",
+                "URL is a git repository",
+                "Get \"",
+                "refers to file",
+                "refers to directory outside of repo",
+                "cloned git repos",
+                "cycle detected: URI",
+            ],
+            &[Remote, Load],
+        ),
+        (
+            &["MalformedYAMLError", "yaml: ", "invalid document separator"],
+            &[Yaml, Output],
+        ),
+        (&["control characters are not allowed"], &[Output]),
+        (
+            &[
+                "unable to find one of 'kustomization.yaml'",
+                "must build at directory",
+                "must resolve to a file",
+                "evalsymlink failure",
+                "not in or below",
+                "Found multiple kustomization files",
+                "no such file",
+                "cycle detected: candidate",
+                "file is not directory",
+            ],
+            &[Load, Generate, Kustomization, Helm],
+        ),
+        (
+            &[
+                "already registered id",
+                "merging from generator",
+                "missing metadata.name",
+                "missing kind",
+            ],
+            &[Resource, Transform],
+        ),
+        (
+            &[
+                "invalid Kustomization",
+                "sortOptions",
+                "OpenAPI",
+                "custom schema",
+                "merging vars",
+                "trouble configuring",
+                "must specify a target",
+                "expected kind 'Component'",
+                "Failed to read",
+            ],
+            &[Kustomization, Plugin, Transform],
+        ),
+        (&["plugin", "unable to load builtin"], &[Plugin]),
+    ];
+    let mut best: Option<(usize, &'static [ErrorKind])> = None;
+    for (markers, kinds) in CATEGORIES {
+        if let Some(at) = markers.iter().filter_map(|m| text.rfind(m)).max() {
+            if best.is_none_or(|(b, _)| at > b) {
+                best = Some((at, kinds));
+            }
+        }
+    }
+    // kustomize also fails to print a result with invalid keys or values.
+    if text.starts_with("map[string]interface {}{") && best.is_none_or(|(_, k)| k == [Yaml, Output])
+    {
+        return Some(&[Yaml, Output, Resource, Generate, Transform]);
+    }
+    Some(best.map_or(&[Transform, Kustomization], |(_, k)| k))
+}
+
 /// Builds a case; `Ok(())` when it matches kubectl.
 fn run_case(c: &Case) -> Result<(), String> {
     let work = c.has_real_parts().then(|| Work::new(c));
@@ -140,7 +249,18 @@ fn run_case(c: &Case) -> Result<(), String> {
         ))
     } else {
         match result {
-            Err(_) => Ok(()),
+            Err(e) => {
+                let text =
+                    std::fs::read_to_string(c.dir.join("expected-error.txt")).unwrap_or_default();
+                match expected_kinds(&text) {
+                    Some(kinds) if !kinds.contains(&e.kind()) => Err(format!(
+                        "fails as kubectl does, but for another reason: a {:?} error ({e}) where kubectl says: {}",
+                        e.kind(),
+                        text.trim()
+                    )),
+                    _ => Ok(()),
+                }
+            }
             Ok(_) => Err("the build succeeds but kubectl fails".into()),
         }
     }

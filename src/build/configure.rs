@@ -111,8 +111,10 @@ impl Target<'_> {
             sm_docs.extend(self.strategic_merge_entry(entry)?);
         }
         let mut patches = Vec::new();
-        for p in k.patches.iter().flatten() {
+        for (i, p) in k.patches.iter().flatten().enumerate() {
             let (text, source) = self.patch_text(&p.patch, &p.path)?;
+            // Errors name the entry: `patches[2] [path: "replicas.yaml"]`.
+            let source = format!("patches[{i}] {source}");
             let opts = p.options.clone().unwrap_or_default();
             let options = crate::patch::smp::ApplyOptions {
                 allow_name_change: opts.get("allowNameChange").copied().unwrap_or(false),
@@ -157,7 +159,8 @@ impl Target<'_> {
         }
         let mut plugins = Vec::new();
         for cfg in self.plugin_configs(k.transformers.as_deref().unwrap_or(&[]))? {
-            let p = plugins::transformer(cfg.obj()).map_err(|e| self.err(e.to_string()))?;
+            let p = plugins::transformer(cfg.obj())
+                .map_err(|e| self.err_of(ErrorKind::Plugin, e.to_string()))?;
             plugins.push((p, cfg));
         }
         Ok(LoadedPatches {
@@ -357,7 +360,8 @@ impl Target<'_> {
             let t: Targets = if v.is_null() {
                 Targets::default()
             } else {
-                serde_json::from_value(v).map_err(|e| Error::build(p.display(), e.to_string()))?
+                serde_json::from_value(v)
+                    .map_err(|e| Error::new(ErrorKind::Kustomization, p.display(), e.to_string()))?
             };
             all.extend(t.targets);
         }

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::budget::{Budget, Limits};
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::fieldspec::{FieldSpec, TransformerConfig};
 use crate::fs::{FileSystem, LoadError, LoadRestrictor, Loader};
 use crate::generate;
@@ -178,7 +178,8 @@ impl BuildCtx {
                 } else {
                     Schema::from_openapi_with_builtin(&v)
                 };
-                schema.map_err(|e| Error::build(p.display(), e.to_string()))?
+                schema
+                    .map_err(|e| Error::new(ErrorKind::Kustomization, p.display(), e.to_string()))?
             }
             (None, None) => return Ok(()),
         };
@@ -278,7 +279,19 @@ pub fn render(fs: Arc<dyn FileSystem>, dir: &Path, opts: &Options) -> Result<Vec
 
 /// Prints resources as `kustomize build` does, within `Limits::output_bytes`.
 pub fn emit(m: &ResMap, limits: &Limits) -> Result<Vec<u8>, Error> {
-    let out = yaml::emit_stream(m.resources().iter().map(Resource::obj)).map_err(Error::Emit)?;
+    let out = match yaml::emit_stream(m.resources().iter().map(Resource::obj)) {
+        Ok(out) => out,
+        // Which resource: print them one by one to find it.
+        Err(source) => {
+            let resource = m
+                .resources()
+                .iter()
+                .find(|r| yaml::emit_document(r.obj(), &mut Vec::new()).is_err())
+                .map(output::describe)
+                .unwrap_or_else(|| "the output".into());
+            return Err(Error::Emit { resource, source });
+        }
+    };
     Budget::new(limits.clone())
         .check_output(out.len() as u64)
         .map_err(|e| Error::Load {
@@ -300,14 +313,16 @@ fn apply_sort_order(m: &mut ResMap, k: &Kustomization, opts: &Options) -> Result
             }
             "fifo" => {
                 if so.legacy_sort_options.is_some() {
-                    return Err(Error::build(
+                    return Err(Error::new(
+                        ErrorKind::Kustomization,
                         "kustomization",
                         "the field 'sortOptions.legacySortOptions' is set but the selected sort order is 'fifo', not 'legacy'",
                     ));
                 }
             }
             _ => {
-                return Err(Error::build(
+                return Err(Error::new(
+                    ErrorKind::Kustomization,
                     "kustomization",
                     "the field 'sortOptions.order' must be one of [fifo, legacy]",
                 ))
@@ -394,7 +409,8 @@ fn check_annotation_keys(m: &ResMap) -> Result<(), Error> {
                 0 => format!("{} {}/{}", r.source.file, r.kind(), r.name()),
                 line => format!("{}:{line} {}/{}", r.source.file, r.kind(), r.name()),
             };
-            return Err(Error::build(
+            return Err(Error::new(
+                ErrorKind::Resource,
                 place,
                 transform::non_string_key_error("metadata.annotations", k),
             ));

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::resource::ResMap;
 use crate::yaml;
 
@@ -33,7 +33,7 @@ pub fn individual_files(m: &ResMap) -> Result<Vec<(String, Vec<u8>)>, Error> {
             name = format!("{}_{name}", r.cur_id().effective_namespace().to_lowercase());
         }
         if !is_plain_file_name(&name) {
-            return Err(Error::build(
+            return Err(Error::new(ErrorKind::Output,
                 &r.source.file,
                 format!(
                     "{}/{}: cannot write it to the output directory: its file name {:?} is not a plain file name (a '/', '..', or a control character would leave the directory)",
@@ -44,10 +44,22 @@ pub fn individual_files(m: &ResMap) -> Result<Vec<(String, Vec<u8>)>, Error> {
             ));
         }
         let mut bytes = Vec::new();
-        yaml::emit_document(r.obj(), &mut bytes).map_err(Error::Emit)?;
+        yaml::emit_document(r.obj(), &mut bytes).map_err(|source| Error::Emit {
+            resource: describe(r),
+            source,
+        })?;
         files.push((name, bytes));
     }
     Ok(files)
+}
+
+/// `Kind/name (file:line)`, for errors about one resource.
+pub fn describe(r: &crate::resource::Resource) -> String {
+    match r.source.line {
+        0 if r.source.file.is_empty() => format!("{}/{}", r.kind(), r.name()),
+        0 => format!("{}/{} ({})", r.kind(), r.name(), r.source.file),
+        line => format!("{}/{} ({}:{line})", r.kind(), r.name(), r.source.file),
+    }
 }
 
 /// One normal path component: not empty, not `.` or `..`, no separator, no NUL or other

@@ -2,6 +2,7 @@
 //! and `metadata.name`, `*List` kinds with `items` expanded.
 
 use super::*;
+use crate::error::ErrorKind;
 
 /// Reads the resources in one file: documents split as kustomize splits them, each checked
 /// for `kind` and `metadata.name`, `*List` kinds with `items` expanded. What the YAML holds
@@ -20,7 +21,7 @@ pub fn resources_from_bytes(
     for d in &docs {
         budget
             .charge_value(d.nodes, d.bytes)
-            .map_err(|e| Error::build(file.display(), e.to_string()))?;
+            .map_err(|e| Error::new(ErrorKind::Limit, file.display(), e.to_string()))?;
     }
     let name: Arc<str> = Arc::from(file.display().to_string());
     let mut out = Vec::new();
@@ -35,7 +36,8 @@ pub fn resources_from_bytes(
         }
         let at = || format!("{}:{}", name, line);
         let Value::Object(map) = &v else {
-            return Err(Error::build(
+            return Err(Error::new(
+                ErrorKind::Resource,
                 at(),
                 "expected a Kubernetes object (a YAML mapping), found another kind of document",
             ));
@@ -45,7 +47,11 @@ pub fn resources_from_bytes(
             .and_then(transform::scalar_text)
             .unwrap_or_default();
         if kind.is_empty() {
-            return Err(Error::build(at(), "missing kind in object"));
+            return Err(Error::new(
+                ErrorKind::Resource,
+                at(),
+                "missing kind in object",
+            ));
         }
         if kind.ends_with("List") {
             if let Some(items) = map.get("items") {
@@ -58,7 +64,8 @@ pub fn resources_from_bytes(
                         continue;
                     }
                     _ => {
-                        return Err(Error::build(
+                        return Err(Error::new(
+                            ErrorKind::Resource,
                             at(),
                             format!("expected array in {kind}/items"),
                         ))
@@ -71,7 +78,8 @@ pub fn resources_from_bytes(
                 .and_then(transform::scalar_text)
                 .is_some_and(|n| !n.is_empty());
             if !name_ok {
-                return Err(Error::build(
+                return Err(Error::new(
+                    ErrorKind::Resource,
                     at(),
                     format!("missing metadata.name in object of kind {kind}"),
                 ));
@@ -85,7 +93,8 @@ pub fn resources_from_bytes(
             },
         );
         (r.empty_nulls, r.null_annotations) = empty_nulls;
-        r.adopt_bookkeeping().map_err(|e| Error::build(at(), e))?;
+        r.adopt_bookkeeping()
+            .map_err(|e| Error::new(ErrorKind::Resource, at(), e))?;
         out.push(r);
     }
     Ok(out)

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::budget::Budget;
+use crate::error::ErrorKind;
 
 /// How many places of a resource a transformer may copy its configured text into (a label
 /// lands in metadata, selectors and templates), for charging growth before it happens.
@@ -30,13 +31,14 @@ impl Accumulator {
     pub(super) fn merge(&mut self, other: Accumulator, file: &Path) -> Result<(), Error> {
         self.resmap
             .append_all(other.resmap)
-            .map_err(|e| Error::build(file.display(), e.to_string()))?;
+            .map_err(|e| Error::new(ErrorKind::Resource, file.display(), e.to_string()))?;
         self.config
             .merge(&other.config)
-            .map_err(|e| Error::build(file.display(), e))?;
+            .map_err(|e| Error::new(ErrorKind::Kustomization, file.display(), e))?;
         for v in other.vars {
             if self.vars.iter().any(|x| x.name == v.name) {
-                return Err(Error::build(
+                return Err(Error::new(
+                    ErrorKind::Kustomization,
                     file.display(),
                     format!("var '{}' already encountered", v.name),
                 ));
@@ -124,7 +126,7 @@ impl<'c> Target<'c> {
         self.ldr
             .budget()
             .charge_resources(n as u64)
-            .map_err(|e| self.err(e.to_string()))
+            .map_err(|e| self.err_of(ErrorKind::Limit, e.to_string()))
     }
 
     /// Charges a generated resource (its data may come from large files).
@@ -134,11 +136,17 @@ impl<'c> Target<'c> {
         budget
             .charge_value(nodes, bytes)
             .and_then(|()| budget.charge_resources(1))
-            .map_err(|e| self.err(e.to_string()))
+            .map_err(|e| self.err_of(ErrorKind::Limit, e.to_string()))
     }
 
+    /// An error of `kind` about this kustomization.
+    pub(super) fn err_of(&self, kind: ErrorKind, message: impl Into<String>) -> Error {
+        Error::new(kind, self.file.display(), message)
+    }
+
+    /// An error about this kustomization's content.
     pub(super) fn err(&self, message: impl Into<String>) -> Error {
-        Error::build(self.file.display(), message)
+        Error::new(ErrorKind::Kustomization, self.file.display(), message)
     }
 
     pub(super) fn terr(&self, e: transform::TransformError) -> Error {
@@ -163,9 +171,11 @@ impl<'c> Target<'c> {
                     source: e,
                 })?;
                 let v = config_document(&p, &bytes)?;
-                let c =
-                    TransformerConfig::from_value(v).map_err(|e| Error::build(p.display(), e))?;
-                files.merge(&c).map_err(|e| Error::build(p.display(), e))?;
+                let c = TransformerConfig::from_value(v)
+                    .map_err(|e| Error::new(ErrorKind::Kustomization, p.display(), e))?;
+                files
+                    .merge(&c)
+                    .map_err(|e| Error::new(ErrorKind::Kustomization, p.display(), e))?;
             }
             tc.merge(&files).map_err(|e| self.err(e))?;
         }
@@ -178,17 +188,19 @@ impl<'c> Target<'c> {
             })?;
             let doc = if bytes.first() == Some(&b'{') {
                 serde_json::from_slice(&bytes)
-                    .map_err(|e| Error::build(p.display(), e.to_string()))?
+                    .map_err(|e| Error::new(ErrorKind::Kustomization, p.display(), e.to_string()))?
             } else {
                 config_document(&p, &bytes)?
             };
             let c = crate::fieldspec::crds::config_from_crds(&doc).map_err(|e| {
-                Error::build(
+                Error::new(
+                    ErrorKind::Kustomization,
                     p.display(),
                     format!("unable to parse open API definition: {e}"),
                 )
             })?;
-            crds.merge(&c).map_err(|e| Error::build(p.display(), e))?;
+            crds.merge(&c)
+                .map_err(|e| Error::new(ErrorKind::Kustomization, p.display(), e))?;
         }
         acc.config.merge(&crds).map_err(|e| self.err(e))?;
         self.unsupported_checks()?;
@@ -236,7 +248,8 @@ impl<'c> Target<'c> {
         }
         let mut plugins = Vec::new();
         for cfg in self.plugin_configs(k.generators.as_deref().unwrap_or(&[]))? {
-            let plugin = plugins::generator(cfg.obj()).map_err(|e| self.err(e.to_string()))?;
+            let plugin = plugins::generator(cfg.obj())
+                .map_err(|e| self.err_of(ErrorKind::Plugin, e.to_string()))?;
             let helm = match &plugin {
                 plugins::GeneratorPlugin::Helm(globals, chart) => {
                     Some(self.configure_helm(chart, globals)?)
@@ -254,18 +267,20 @@ impl<'c> Target<'c> {
                 let options = generate::merge_options(args.options.as_ref(), global);
                 let mut r =
                     generate::generate(kind, args, options.as_ref(), &self.ldr, source.clone())
-                        .map_err(|e| {
-                            self.err(format!(
-                                "{}Generator '{}': {e}",
+                        .map_err(|source| Error::Generate {
+                            file: self.file.clone(),
+                            generator: format!(
+                                "{}Generator '{}'",
                                 kind.name().to_lowercase(),
                                 args.name
-                            ))
+                            ),
+                            source: Box::new(source),
                         })?;
                 r.origin = self.builtin_origin(&format!("{}Generator", kind.name()));
                 self.charge_generated(&r)?;
-                acc.resmap
-                    .absorb(r)
-                    .map_err(|e| self.err(format!("merging from generator: {e}")))?;
+                acc.resmap.absorb(r).map_err(|e| {
+                    self.err_of(ErrorKind::Resource, format!("merging from generator: {e}"))
+                })?;
             }
         }
         for configured in &helm_charts {
@@ -273,9 +288,9 @@ impl<'c> Target<'c> {
             for mut r in self.inflate_helm(configured)? {
                 r.origin = origin.clone();
                 self.charge_generated(&r)?;
-                acc.resmap
-                    .absorb(r)
-                    .map_err(|e| self.err(format!("merging from generator: {e}")))?;
+                acc.resmap.absorb(r).map_err(|e| {
+                    self.err_of(ErrorKind::Resource, format!("merging from generator: {e}"))
+                })?;
             }
         }
         for (cfg, plugin, helm) in plugins {
@@ -289,9 +304,9 @@ impl<'c> Target<'c> {
                     r.origin = origin.clone();
                 }
                 self.charge_generated(&r)?;
-                acc.resmap
-                    .absorb(r)
-                    .map_err(|e| self.err(format!("merging from generator: {e}")))?;
+                acc.resmap.absorb(r).map_err(|e| {
+                    self.err_of(ErrorKind::Resource, format!("merging from generator: {e}"))
+                })?;
             }
         }
         Ok(())
@@ -303,18 +318,30 @@ impl<'c> Target<'c> {
         globals: &crate::helm::HelmGlobals,
     ) -> Result<crate::helm::Configured, Error> {
         let mut state = self.ctx.helm_state.borrow_mut();
-        crate::helm::configure(chart, globals, &self.ctx.helm, &mut state, &self.ldr)
-            .map_err(|e| self.err(e.to_string()))
+        crate::helm::configure(chart, globals, &self.ctx.helm, &mut state, &self.ldr).map_err(
+            |source| Error::Helm {
+                file: self.file.clone(),
+                source,
+            },
+        )
     }
 
     /// Runs helm for a configured chart and reads its output as resources.
     fn inflate_helm(&self, c: &crate::helm::Configured) -> Result<Vec<Resource>, Error> {
         let state = self.ctx.helm_state.borrow().clone();
-        let out = crate::helm::inflate(c, &self.ctx.helm, &state, &self.ldr)
-            .map_err(|e| self.err(e.to_string()))?;
+        let out = crate::helm::inflate(c, &self.ctx.helm, &state, &self.ldr).map_err(|source| {
+            Error::Helm {
+                file: self.file.clone(),
+                source,
+            }
+        })?;
         let file = self.ldr.root().join("<helm output>");
-        resources_from_bytes(&out, &file, self.ldr.budget())
-            .map_err(|e| self.err(format!("could not parse helm output into resources: {e}")))
+        resources_from_bytes(&out, &file, self.ldr.budget()).map_err(|e| {
+            self.err_of(
+                ErrorKind::Helm,
+                format!("could not parse helm output into resources: {e}"),
+            )
+        })
     }
 
     pub(super) fn kust_file_name(&self) -> String {
@@ -383,7 +410,10 @@ impl<'c> Target<'c> {
                         }
                         r.null_annotations_to_absent();
                         acc.resmap.append(r).map_err(|e| {
-                            self.err(format!("merging resources from '{path}': {e}"))
+                            self.err_of(
+                                ErrorKind::Resource,
+                                format!("merging resources from '{path}': {e}"),
+                            )
                         })?;
                     }
                     continue;
@@ -416,9 +446,15 @@ impl<'c> Target<'c> {
             let child = match self.child_loader(path) {
                 Ok(c) => c,
                 Err(dir_err) => {
-                    return Err(self.err(format!(
-                        "resource '{path}' is neither a readable file ({file_err}) nor a kustomization directory ({dir_err})"
-                    )))
+                    // Not a file, nor a directory: the cause is the directory's (the file
+                    // error is usually "not found", which says nothing).
+                    return Err(Error::Load {
+                        context: format!(
+                            "{}: resource '{path}' is neither a readable file ({file_err}) nor a kustomization directory",
+                            self.file.display()
+                        ),
+                        source: dir_err,
+                    });
                 }
             };
             self.accumulate_base(acc, child, path)?;
@@ -466,7 +502,7 @@ impl<'c> Target<'c> {
                 .saturating_mul(GROWTH_FACTOR);
             budget
                 .charge_value_bytes(bytes)
-                .map_err(|e| self.err(e.to_string()))
+                .map_err(|e| self.err_of(ErrorKind::Limit, e.to_string()))
         };
         // After each configured built-in transformer, kustomize records it on every
         // resource (when buildMetadata asks for origins or transformations).
@@ -497,7 +533,8 @@ impl<'c> Target<'c> {
             if let PatchBody::Strategic(docs) = &p.body {
                 grow(m, docs.iter().map(value_bytes).sum())?;
             }
-            transform::patches::apply(m, p, &schema, budget).map_err(|e| self.terr(e))?;
+            transform::patches::apply(m, p, &schema, budget)
+                .map_err(|e| self.terr(e.within(&p.source)))?;
             record(m, "PatchTransformer");
         }
         if let Some(ns) = k.namespace.as_deref().filter(|s| !s.is_empty()) {

@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use crate::error::{Error, ErrorKind};
 use crate::fs::FileSystem;
 use crate::kustomization::{FILE_NAMES, KUSTOMIZATION_KIND, KUSTOMIZATION_VERSION};
 use crate::yaml;
-use crate::Error;
 
 /// Files and directories the source-controller leaves out of every artifact, at any depth.
 /// A generated kustomization would otherwise list them (and fail on `.sops.yaml`).
@@ -40,12 +40,13 @@ pub fn kustomization_for(
         Some(file) => {
             let bytes = fs
                 .read(&file, max_file_bytes)
-                .map_err(|e| Error::build(file.display(), e.to_string()))?;
+                .map_err(|e| Error::new(ErrorKind::Flux, file.display(), e.to_string()))?;
             let k = match yaml::read_document(&bytes, yaml::Dialect::V2, yaml::Limits::default()) {
                 Ok(Some(Value::Object(k))) => k,
                 Ok(None | Some(Value::Null)) => Map::new(),
                 Ok(Some(_)) => {
-                    return Err(Error::build(
+                    return Err(Error::new(
+                        ErrorKind::Flux,
                         file.display(),
                         "a kustomization must be a map",
                     ))
@@ -68,9 +69,10 @@ pub fn kustomization_for(
         // annotations it turns on stay in the output.
         k.insert("buildMetadata".into(), vec!["originAnnotations"].into());
     }
-    apply_spec(fs, dir, &mut k, spec).map_err(|m| Error::build(file.display(), m))?;
+    apply_spec(fs, dir, &mut k, spec)
+        .map_err(|m| Error::new(ErrorKind::Flux, file.display(), m))?;
     let text = yaml::to_string(&Value::Object(k))
-        .map_err(|e| Error::build(file.display(), e.to_string()))?;
+        .map_err(|e| Error::new(ErrorKind::Flux, file.display(), e.to_string()))?;
     Ok((file, text.into_bytes()))
 }
 
@@ -152,9 +154,10 @@ fn scan(
         }
         let bytes = fs
             .read(&path, max_file_bytes)
-            .map_err(|e| Error::build(path.display(), e.to_string()))?;
+            .map_err(|e| Error::new(ErrorKind::Flux, path.display(), e.to_string()))?;
         if let Err(e) = crate::build::resources_from_bytes(&bytes, &path, &Default::default()) {
-            return Err(Error::build(
+            return Err(Error::new(
+                ErrorKind::Flux,
                 path.display(),
                 format!("failed to decode Kubernetes YAML: {e}"),
             ));
@@ -168,7 +171,7 @@ fn scan(
 fn entries_last_first(fs: &dyn FileSystem, dir: &Path) -> Result<Vec<PathBuf>, Error> {
     let mut entries = fs
         .read_dir(dir)
-        .map_err(|e| Error::build(dir.display(), e.to_string()))?;
+        .map_err(|e| Error::new(ErrorKind::Flux, dir.display(), e.to_string()))?;
     entries.reverse();
     Ok(entries)
 }

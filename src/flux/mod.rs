@@ -46,10 +46,10 @@ use serde_json::{Map, Value};
 
 use crate::budget::{Budget, Limits};
 use crate::build::{Options, Reorder};
+use crate::error::{Error, ErrorKind};
 use crate::fs::{FileSystem, LoadRestrictor};
 use crate::resource::ResMap;
 use crate::yaml;
-use crate::Error;
 
 pub use generate::{is_local_relative_path, kustomization_for};
 
@@ -79,7 +79,8 @@ impl FluxKustomization {
             },
         )?;
         let Some(Value::Object(obj)) = doc else {
-            return Err(Error::build(
+            return Err(Error::new(
+                ErrorKind::Flux,
                 file.display(),
                 "not a Flux Kustomization: expected a YAML object",
             ));
@@ -90,7 +91,7 @@ impl FluxKustomization {
                 .and_then(Value::as_str)
                 .is_some_and(|v| v.starts_with("kustomize.toolkit.fluxcd.io/"))
         {
-            return Err(Error::build(
+            return Err(Error::new(ErrorKind::Flux,
                 file.display(),
                 "not a Flux Kustomization: expected kind Kustomization of kustomize.toolkit.fluxcd.io",
             ));
@@ -107,7 +108,13 @@ impl FluxKustomization {
         let spec = match obj.get("spec") {
             Some(Value::Object(s)) => s.clone(),
             None | Some(Value::Null) => Map::new(),
-            Some(_) => return Err(Error::build(file.display(), "spec must be an object")),
+            Some(_) => {
+                return Err(Error::new(
+                    ErrorKind::Flux,
+                    file.display(),
+                    "spec must be an object",
+                ))
+            }
         };
         Ok(FluxKustomization {
             file: file.to_path_buf(),
@@ -140,7 +147,10 @@ impl FluxKustomization {
             if !is_flux {
                 continue;
             }
-            let text = yaml::to_string(&d.value).map_err(Error::Emit)?;
+            let text = yaml::to_string(&d.value).map_err(|source| Error::Emit {
+                resource: file.display().to_string(),
+                source,
+            })?;
             found.push(FluxKustomization::parse(text.as_bytes(), file)?);
         }
         let names: Vec<String> = found.iter().map(|k| k.qualified_name()).collect();
@@ -153,11 +163,13 @@ impl FluxKustomization {
         };
         match chosen.len() {
             1 => Ok(chosen.into_iter().next().unwrap_or_default()),
-            0 if names.is_empty() => Err(Error::build(
+            0 if names.is_empty() => Err(Error::new(
+                ErrorKind::Flux,
                 file.display(),
                 "no Flux Kustomization (kustomize.toolkit.fluxcd.io) in the file",
             )),
-            0 => Err(Error::build(
+            0 => Err(Error::new(
+                ErrorKind::Flux,
                 file.display(),
                 format!(
                     "no Flux Kustomization named {:?}; the file has {}",
@@ -165,7 +177,8 @@ impl FluxKustomization {
                     names.join(", ")
                 ),
             )),
-            _ => Err(Error::build(
+            _ => Err(Error::new(
+                ErrorKind::Flux,
                 file.display(),
                 format!(
                     "{} Flux Kustomizations match ({}); choose one with --name",
@@ -239,9 +252,13 @@ pub fn build(
     objects: &[Value],
     opts: &FluxOptions,
 ) -> Result<ResMap, Error> {
-    let root = fs
-        .canonicalize(&opts.root)
-        .map_err(|e| Error::build(opts.root.display(), format!("Flux root: {e}")))?;
+    let root = fs.canonicalize(&opts.root).map_err(|e| {
+        Error::new(
+            ErrorKind::Flux,
+            opts.root.display(),
+            format!("Flux root: {e}"),
+        )
+    })?;
     let confined = FluxFs {
         base: fs,
         root,
@@ -249,7 +266,7 @@ pub fn build(
     };
     let dir = confined
         .canonicalize(dir)
-        .map_err(|e| Error::build(dir.display(), e.to_string()))?;
+        .map_err(|e| Error::new(ErrorKind::Flux, dir.display(), e.to_string()))?;
     let (file, text) = kustomization_for(&confined, &dir, &ks.spec, opts.limits.file_bytes)?;
     let fs: Arc<dyn FileSystem> = Arc::new(FluxFs {
         overlay: Some((file, text)),
@@ -266,10 +283,10 @@ pub fn build(
     let mut m = crate::build::build(fs, &dir, &build_opts)?;
     if let Some(post_build) = ks.post_build() {
         let vars = variables(post_build, &ks.namespace, objects)
-            .map_err(|m| Error::build(ks.origin(), format!("postBuild: {m}")))?;
+            .map_err(|m| Error::new(ErrorKind::Flux, ks.origin(), format!("postBuild: {m}")))?;
         let budget = Budget::new(opts.limits.clone());
         substitute(&mut m, &vars, opts.strict, &budget)
-            .map_err(|m| Error::build(ks.origin(), format!("postBuild: {m}")))?;
+            .map_err(|m| Error::new(ErrorKind::Flux, ks.origin(), format!("postBuild: {m}")))?;
     }
     Ok(m)
 }

@@ -41,6 +41,31 @@ pub enum TransformError {
 }
 
 impl TransformError {
+    /// The error, saying which configuration entry it came from (`patches[2] [path: ...]`).
+    pub fn within(self, what: &str) -> TransformError {
+        match self {
+            TransformError::Resource {
+                transformer,
+                id,
+                file,
+                message,
+            } => TransformError::Resource {
+                transformer,
+                id,
+                file,
+                message: format!("{what}: {message}"),
+            },
+            TransformError::Config {
+                transformer,
+                message,
+            } if !message.contains(what) => TransformError::Config {
+                transformer,
+                message: format!("{what}: {message}"),
+            },
+            other => other,
+        }
+    }
+
     pub fn on(
         transformer: &'static str,
         r: &Resource,

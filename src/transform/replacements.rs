@@ -32,7 +32,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::fs::Loader;
 use crate::kustomization::{
     FieldOptions, ReplacementField, ReplacementSource, ReplacementTarget, Selector,
@@ -73,7 +73,8 @@ pub fn load(
             continue;
         }
         if inline {
-            return Err(Error::build(
+            return Err(Error::new(
+                ErrorKind::Kustomization,
                 kfile.display(),
                 "cannot specify both path and inline replacement",
             ));
@@ -88,7 +89,7 @@ pub fn load(
                 source: e,
             },
         )?;
-        let bad = |m: String| Error::build(file.display(), m);
+        let bad = |m: String| Error::new(ErrorKind::Kustomization, file.display(), m);
         match doc {
             Some(Value::Array(items)) => {
                 for item in items {
