@@ -64,6 +64,12 @@ pub const LIMIT_NAMES: &[(&str, &str)] = &[
 impl Limits {
     /// Sets one limit by its `--limit` name. Values take an optional binary suffix
     /// (`K`, `M`, `G`: 2^10, 2^20, 2^30).
+    ///
+    /// ```
+    /// let mut limits = rustomize::budget::Limits::default();
+    /// limits.set("file-bytes", "1M").unwrap();
+    /// assert_eq!(limits.file_bytes, 1 << 20);
+    /// ```
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), String> {
         let n = parse_size(value)
             .ok_or_else(|| format!("invalid value {value:?} for limit {name}: expected a number such as 5000, 64M or 2G"))?;
@@ -142,6 +148,7 @@ macro_rules! charge_fn {
 }
 
 impl Budget {
+    /// A budget with nothing used yet; one per build.
     pub fn new(limits: Limits) -> Budget {
         Budget {
             limits,
@@ -149,6 +156,7 @@ impl Budget {
         }
     }
 
+    /// The limits this budget charges against.
     pub fn limits(&self) -> &Limits {
         &self.limits
     }

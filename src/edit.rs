@@ -47,9 +47,13 @@ fn err(m: impl Into<String>) -> EditError {
 /// `NAME=NEWNAME:TAG@DIGEST` and its shorter forms (kustomize's `edit set image`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageArg {
+    /// The image name the `images` entry matches in resources.
     pub name: String,
+    /// The replacement name; empty for none, `*` to keep the existing entry's.
     pub new_name: String,
+    /// The replacement tag; empty for none, `*` to keep the existing entry's.
     pub new_tag: String,
+    /// The replacement digest; empty for none, `*` to keep the existing entry's.
     pub digest: String,
 }
 
@@ -151,7 +155,9 @@ pub fn parse_pairs(args: &[String], what: &str) -> Result<Vec<(String, String)>,
 /// A patch to add (`edit add patch`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PatchArg {
+    /// A patch file, relative to the kustomization (`--path`); set this or `patch`.
     pub path: String,
+    /// An inline patch (`--patch`); set this or `path`.
     pub patch: String,
     /// group, version, kind, name, namespace, annotationSelector, labelSelector
     pub target: Vec<(&'static str, String)>,
@@ -160,28 +166,50 @@ pub struct PatchArg {
 /// One edit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Edit {
+    /// `set image`: each image's `images` entry is replaced, or added if there is none.
     SetImage(Vec<ImageArg>),
+    /// `set namespace`; an empty string removes the field.
     SetNamespace(String),
+    /// `set nameprefix`; an empty string removes the field.
     SetNamePrefix(String),
+    /// `set namesuffix`; an empty string removes the field.
     SetNameSuffix(String),
+    /// `set replicas`: (name, count) pairs, each replacing the `replicas` entry of that name
+    /// or added after the others.
     SetReplicas(Vec<(String, i64)>),
-    /// Paths already expanded (globs) by the caller.
+    /// `add resource`: paths already expanded (globs) by the caller; one already listed is
+    /// skipped with a notice.
     AddResources(Vec<String>),
+    /// `add component`: paths already expanded by the caller; one already listed is
+    /// skipped with a notice.
     AddComponents(Vec<String>),
+    /// `add patch`: a `patches` entry, unless an identical one exists.
     AddPatch(PatchArg),
+    /// `add label`: into `commonLabels`, or a new `labels` entry with `without_selector`.
     AddLabels {
+        /// Label keys and values, as [`parse_pairs`] returns them.
         pairs: Vec<(String, String)>,
+        /// Overwrite keys already set, instead of failing.
         force: bool,
+        /// Leave selectors alone: write a `labels` entry rather than `commonLabels`.
         without_selector: bool,
+        /// Label pod templates too (`includeTemplates`); needs `without_selector`.
         include_templates: bool,
     },
+    /// `add annotation`: into `commonAnnotations`.
     AddAnnotations {
+        /// Annotation keys and values, as [`parse_pairs`] returns them.
         pairs: Vec<(String, String)>,
+        /// Overwrite keys already set, instead of failing.
         force: bool,
     },
+    /// `set label`: into `commonLabels`, overwriting keys already set.
     SetLabels(Vec<(String, String)>),
+    /// `set annotation`: into `commonAnnotations`, overwriting keys already set; keys must be
+    /// valid Kubernetes annotation keys.
     SetAnnotations(Vec<(String, String)>),
-    /// `filepath.Match` patterns.
+    /// `remove resource`: entries of `resources` (and legacy `bases`) matching any of these
+    /// `filepath.Match` patterns; a list left empty is removed.
     RemoveResources(Vec<String>),
 }
 
@@ -189,8 +217,11 @@ pub enum Edit {
 /// (kustomize's log lines, e.g. "resource a.yaml already in kustomization file").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Edited {
+    /// The file's new content (the input itself when nothing changed).
     pub bytes: Vec<u8>,
+    /// Whether `bytes` differs from the input, so a caller can skip writing the file.
     pub changed: bool,
+    /// Messages for the user about what was skipped, in kustomize's words.
     pub notices: Vec<String>,
 }
 

@@ -50,44 +50,56 @@ pub enum Error {
     /// A file or directory could not be loaded (missing, outside the root, a cycle...).
     #[error("{context}: {source}")]
     Load {
+        /// What was being loaded (`accumulating resources from 'x.yaml'`).
         context: String,
+        /// Why it failed; [`LoadError::path`] names the file.
         #[source]
         source: LoadError,
     },
     /// A YAML file could not be read.
     #[error("{}", located(file, source))]
     Yaml {
+        /// The file.
         file: PathBuf,
+        /// The parser's message, with line and column where known.
         #[source]
         source: yaml::Error,
     },
     /// A kustomization file is invalid.
     #[error("{}: {source}", kustomization_place(file, source))]
     Kustomization {
+        /// The kustomization file.
         file: PathBuf,
+        /// What is wrong with it (field, line and column where known).
         #[source]
         source: KustomizationError,
     },
     /// A transformer failed (the kustomization that configured it is named).
     #[error("{file}: {source}")]
     Transform {
+        /// The kustomization that configured the transformer.
         file: PathBuf,
+        /// What failed.
         #[source]
         source: Box<TransformError>,
     },
     /// A generator failed.
     #[error("{}: {generator}: {source}", file.display())]
     Generate {
+        /// The kustomization that configured the generator.
         file: PathBuf,
         /// `configMapGenerator 'name'`.
         generator: String,
+        /// What failed.
         #[source]
         source: Box<crate::generate::GenerateError>,
     },
     /// A Helm chart could not be inflated.
     #[error("{}: {source}", file.display())]
     Helm {
+        /// The kustomization that names the chart.
         file: PathBuf,
+        /// What failed.
         #[source]
         source: crate::helm::HelmError,
     },
@@ -96,14 +108,18 @@ pub enum Error {
     Emit {
         /// The resource (`Kind/name` and the file it came from).
         resource: String,
+        /// The emitter's message.
         #[source]
         source: yaml::Error,
     },
     /// Any other failure, with its class and the file it concerns.
     #[error("{file}: {message}")]
     Other {
+        /// The class of the failure.
         kind: ErrorKind,
+        /// The file (or URL) concerned; may be empty.
         file: String,
+        /// What went wrong.
         message: String,
     },
 }

@@ -141,6 +141,17 @@ pub struct MemFs {
 const MAX_SYMLINK_HOPS: usize = 40;
 
 impl MemFs {
+    /// An empty tree: only the root directory `/` exists.
+    ///
+    /// ```
+    /// use rustomize::fs::{FileSystem, MemFs};
+    /// use std::path::Path;
+    ///
+    /// let mut fs = MemFs::new();
+    /// fs.add("/app/kustomization.yaml", "resources: []\n");
+    /// assert!(fs.is_dir(Path::new("/app")));
+    /// assert_eq!(fs.read(Path::new("/app/kustomization.yaml"), 1024).unwrap(), b"resources: []\n");
+    /// ```
     pub fn new() -> Self {
         let mut fs = MemFs::default();
         fs.dirs.insert(PathBuf::from("/"));
@@ -338,35 +349,67 @@ pub enum LoadRestrictor {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LoadError {
+    /// The load restrictor refused a file outside the kustomization's directory.
     #[error("security; file '{path}' is not in or below '{root}'")]
-    OutsideRoot { path: PathBuf, root: PathBuf },
+    OutsideRoot {
+        /// The file asked for, joined to the root.
+        path: PathBuf,
+        /// The kustomization directory it had to be in.
+        root: PathBuf,
+    },
+    /// A path read as a file (a resource, patch, …) is a directory.
     #[error("'{0}' must resolve to a file")]
     NotAFile(PathBuf),
+    /// A FIFO, device or socket: refused rather than risk a read that blocks or never ends.
     #[error("'{0}' is not a regular file (a FIFO, device or socket is never read)")]
     NotRegular(PathBuf),
+    /// A build root, base or component is not a directory (or its path is empty).
     #[error("'{0}' is not a directory")]
     NotADirectory(PathBuf),
+    /// A base or component was given as an absolute path; kustomize allows only relative
+    /// ones.
     #[error("new root '{0}' cannot be absolute")]
     AbsoluteRoot(String),
+    /// A base or component contains a kustomization that led to it, so the build would
+    /// never end.
     #[error("cycle detected: candidate root '{candidate}' contains visited root '{visited}'")]
     Cycle {
+        /// The directory that was to be loaded.
         candidate: PathBuf,
+        /// The root already on the way here that it contains.
         visited: PathBuf,
     },
+    /// A remote base repeats a repository URL that led to it.
     #[error("cycle detected: URI '{uri}' referenced by previous URI '{previous}'")]
-    RepoCycle { uri: String, previous: String },
+    RepoCycle {
+        /// The URL that was to be loaded.
+        uri: String,
+        /// The URL on the way here that it repeats.
+        previous: String,
+    },
+    /// A file is over the build's file-size limit ([`crate::budget::Limits::file_bytes`]).
     #[error("file '{path}' is larger than the limit of {limit} bytes (raise it with --limit file-bytes=N)")]
-    TooLarge { path: PathBuf, limit: u64 },
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The directory holds none of the recognised kustomization file names.
     #[error("unable to find one of 'kustomization.yaml', 'kustomization.yml' or 'Kustomization' in directory '{0}'")]
     MissingKustomization(PathBuf),
+    /// The directory holds more than one kustomization file, so which to use is ambiguous.
     #[error("Found multiple kustomization files under: {0}")]
     MultipleKustomizations(PathBuf),
+    /// The build went over one of its [`crate::budget::Limits`].
     #[error("{0}")]
     Budget(#[from] crate::budget::Exceeded),
     /// A remote reference could not be loaded: the URL and why.
     #[error("{url}: {source}")]
     Remote {
+        /// The URL or repository reference.
         url: String,
+        /// Why it failed.
         #[source]
         source: RemoteError,
     },
@@ -374,14 +417,39 @@ pub enum LoadError {
     /// signal to try it as a repository.
     #[error("URL is a git repository")]
     UrlIsGitRepository(String),
+    /// A repository reference names a file in the clone where a kustomization directory
+    /// was expected.
     #[error("'{path}' refers to file '{file}'; expecting directory")]
-    RemoteFileNotDirectory { path: PathBuf, file: String },
+    RemoteFileNotDirectory {
+        /// The path in the clone.
+        path: PathBuf,
+        /// The name of the file it resolves to.
+        file: String,
+    },
+    /// A repository reference's directory resolves, through a symlink, to outside the clone.
     #[error("\"{path}\" refers to directory outside of repo \"{repo}\"")]
-    OutsideRepo { path: PathBuf, repo: PathBuf },
+    OutsideRepo {
+        /// The path asked for in the clone.
+        path: PathBuf,
+        /// The clone's root directory.
+        repo: PathBuf,
+    },
+    /// A kustomization inside a clone names a base outside that clone.
     #[error("security; bases in kustomizations found in cloned git repos must be within the repo, but base '{base}' is outside '{repo}'")]
-    BaseOutsideRepo { base: PathBuf, repo: PathBuf },
+    BaseOutsideRepo {
+        /// The base's directory (symlinks resolved).
+        base: PathBuf,
+        /// The clone's root directory.
+        repo: PathBuf,
+    },
+    /// Reading or resolving a path failed.
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: io::Error },
+    Io {
+        /// The path concerned.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
 }
 
 impl LoadError {
@@ -529,10 +597,12 @@ impl Loader {
         Ok(ldr)
     }
 
+    /// This kustomization's directory: absolute and symlink-free.
     pub fn root(&self) -> &Path {
         &self.root
     }
 
+    /// The file system this loader reads (the disk, inside a clone).
     pub fn fs(&self) -> &dyn FileSystem {
         self.fs.as_ref()
     }

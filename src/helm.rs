@@ -59,8 +59,12 @@ impl Default for HelmOptions {
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq, serde::Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct HelmGlobals {
+    /// The directory charts are found in and pulled into, relative to the kustomization
+    /// unless absolute; empty means `charts`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub chart_home: String,
+    /// Helm's `HELM_CONFIG_HOME` (its cache and data homes go below it); empty means a
+    /// fresh temporary directory for each chart.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub config_home: String,
 }
@@ -69,36 +73,58 @@ pub struct HelmGlobals {
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, serde::Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct HelmChart {
+    /// The chart's name; required.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name: String,
+    /// The chart version to pull; with `repo` it also names the chart's own directory
+    /// (`NAME-VERSION`) in the chart home.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub version: String,
+    /// The chart repository (`https://…` or `oci://…`); without it the chart must already
+    /// be in the chart home.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub repo: String,
+    /// The release name; empty lets helm generate one (`--generate-name`).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub release_name: String,
+    /// `helm template --namespace`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub namespace: String,
+    /// More values files, relative to the kustomization, given to helm after the main one
+    /// (so they win).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub additional_values_files: Vec<String>,
+    /// The values file; empty means the chart's own `values.yaml`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub values_file: String,
+    /// Values written in the kustomization, combined with `values_file` as `values_merge`
+    /// says.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub values_inline: Map<String, Value>,
+    /// How `values_inline` combines with `values_file`: `override` (the default: inline
+    /// values win), `merge` (the file's win) or `replace` (inline values alone).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub values_merge: String,
+    /// `--include-crds`: render the chart's CRDs too.
     #[serde(default, rename = "includeCRDs", skip_serializing_if = "is_false")]
     pub include_crds: bool,
+    /// `--no-hooks`: leave out the chart's hook resources.
     #[serde(default, skip_serializing_if = "is_false")]
     pub skip_hooks: bool,
+    /// `--api-versions`, in place of the command line's (with kustomize's sharing quirk,
+    /// see the module doc).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub api_versions: Vec<String>,
+    /// `--kube-version`; wins over the command line's `--helm-kube-version`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub kube_version: String,
+    /// `--name-template`: a template for the release name.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name_template: String,
+    /// `--skip-tests`: leave out the chart's test resources.
     #[serde(default, skip_serializing_if = "is_false")]
     pub skip_tests: bool,
+    /// `--debug`, also turned on by the command line's `--helm-debug`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub debug: bool,
 }
@@ -111,30 +137,43 @@ fn is_false(b: &bool) -> bool {
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct LegacyHelmChart {
+    /// Becomes [`HelmChart::name`].
     #[serde(default)]
     pub chart_name: String,
+    /// Becomes [`HelmChart::version`].
     #[serde(default)]
     pub chart_version: String,
+    /// Becomes [`HelmChart::repo`].
     #[serde(default, rename = "chartRepoUrl")]
     pub chart_repo_url: String,
+    /// Becomes [`HelmGlobals::chart_home`] when the kustomization has no `helmGlobals`.
     #[serde(default)]
     pub chart_home: String,
+    /// Accepted and ignored, as kustomize's conversion drops it.
     #[serde(default)]
     pub chart_repo_name: String,
+    /// Accepted and ignored: the program run is always `--helm-command`.
     #[serde(default)]
     pub helm_bin: String,
+    /// Becomes [`HelmGlobals::config_home`] when the kustomization has no `helmGlobals`.
     #[serde(default)]
     pub helm_home: String,
+    /// Becomes [`HelmChart::values_file`].
     #[serde(default)]
     pub values: String,
+    /// Becomes [`HelmChart::values_inline`].
     #[serde(default)]
     pub values_local: Map<String, Value>,
+    /// Becomes [`HelmChart::values_merge`].
     #[serde(default)]
     pub values_merge: String,
+    /// Becomes [`HelmChart::release_name`].
     #[serde(default)]
     pub release_name: String,
+    /// Accepted and ignored, as kustomize's conversion drops it.
     #[serde(default)]
     pub release_namespace: String,
+    /// Accepted and ignored, as kustomize's conversion drops them.
     #[serde(default)]
     pub extra_args: Vec<String>,
 }
@@ -181,6 +220,7 @@ pub struct HelmState {
 }
 
 impl HelmState {
+    /// The state a build starts with, from the command line's settings.
     pub fn new(opts: &HelmOptions) -> HelmState {
         let n = opts.api_versions.len();
         let cap = if n == 0 { 0 } else { n.next_power_of_two() };

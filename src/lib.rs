@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! rustomize renders Kustomize trees byte-for-byte as `kustomize build` (v5.5.0) prints
 //! them, and rewrites Flux `$imagepolicy` markers in place.
 //!
@@ -20,28 +21,47 @@
 //! );
 //! ```
 
+// The public API: building (and its options, limits, warnings and errors), the file
+// systems a build reads, remote and Helm access, the resource view, Flux mode, the image
+// setters and policies, kustomization edits, and the Go-compatible YAML reader/emitter.
 pub mod budget;
 pub mod build;
 pub mod edit;
 pub mod error;
-pub mod fieldspec;
 pub mod flux;
 pub mod fs;
-pub mod generate;
 pub mod helm;
-pub mod kustomization;
-pub mod par;
-pub mod patch;
-pub mod plugins;
 pub mod policy;
 pub mod remote;
 pub mod resource;
-pub mod schema;
-pub mod selector;
 pub mod setters;
-pub mod suggest;
-pub mod transform;
 pub mod warning;
 pub mod yaml;
 
-pub use error::Error;
+// Internals: kustomize's semantics, free to change between releases.
+mod fieldspec;
+mod generate;
+mod kustomization;
+mod par;
+mod patch;
+mod plugins;
+mod schema;
+mod selector;
+mod suggest;
+mod transform;
+
+pub use build::{build, render, Options};
+pub use error::{Error, ErrorKind};
+pub use kustomization::FILE_NAMES as KUSTOMIZATION_FILE_NAMES;
+pub use resource::{ResMap, Resource};
+/// The document model of [`Resource`]s (`serde_json` with its default, sorted maps).
+pub use serde_json;
+
+/// Entry points for this crate's fuzz targets, property tests and benchmarks, which
+/// exercise internals directly. Not part of the API: anything here may change in any
+/// release.
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::patch::{json6902, smp};
+    pub use crate::schema::Schema;
+}

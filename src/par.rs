@@ -5,17 +5,18 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-/// How many threads a build may use.
-pub fn threads() -> usize {
+/// How many threads a build uses when the caller sets no limit: the machine's cores, at
+/// most 8 (past that, reading and printing are bound by memory, not cores).
+pub fn available() -> usize {
     std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8)
 }
 
-/// `items.iter().map(f)`, spread over up to [`threads`] threads when `parallel` is true.
-pub fn map<T: Sync, R: Send>(items: &[T], parallel: bool, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let n = threads().min(items.len());
-    if !parallel || n < 2 {
+/// `items.iter().map(f)`, spread over up to `threads` threads (1: on this thread).
+pub fn map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let n = threads.min(items.len());
+    if n < 2 {
         return items.iter().map(f).collect();
     }
     let next = AtomicUsize::new(0);
@@ -77,7 +78,7 @@ mod tests {
     #[test]
     fn keeps_input_order() {
         let items: Vec<u32> = (0..1000).collect();
-        let out = super::map(&items, true, |x| x * 2);
+        let out = super::map(&items, 4, |x| x * 2);
         assert_eq!(out, items.iter().map(|x| x * 2).collect::<Vec<_>>());
     }
 }

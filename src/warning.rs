@@ -52,6 +52,7 @@ pub enum WarningKind {
 /// One warning.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Warning {
+    /// What it is about, for callers that filter or act on warnings.
     pub kind: WarningKind,
     /// The text kubectl prints (for kustomize's own warnings, byte for byte).
     pub message: String,
@@ -70,10 +71,12 @@ impl std::fmt::Display for Warning {
 pub struct WarningSink(Arc<dyn Fn(Warning) + Send + Sync>);
 
 impl WarningSink {
+    /// A sink calling `f` with each warning, in the order the build meets them.
     pub fn new(f: impl Fn(Warning) + Send + Sync + 'static) -> WarningSink {
         WarningSink(Arc::new(f))
     }
 
+    /// Hands `w` to the sink's function, as a build does.
     pub fn emit(&self, w: Warning) {
         (self.0)(w)
     }

@@ -5,7 +5,7 @@
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
-use rustomize::patch::json6902::JsonPatch;
+use rustomize::internals::json6902::JsonPatch;
 
 fn leaf() -> impl Strategy<Value = Value> {
     prop_oneof![

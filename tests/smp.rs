@@ -1,7 +1,7 @@
 //! Strategic-merge-patch conformance: every case under `fixtures/conformance/smp/` is a
 //! one-resource kustomization whose golden was printed by `kubectl kustomize` (see
 //! `regen.py` there). This test reads the resource and the patch, merges them with
-//! `rustomize::patch::smp` the way the kustomization asks (`patches:` with or without a
+//! `rustomize::internals::smp` the way the kustomization asks (`patches:` with or without a
 //! `target:`, `patchesStrategicMerge:`, an `openapi:` schema), prints the result, and
 //! compares bytes. A single resource makes kustomize's output order irrelevant.
 
@@ -9,8 +9,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
-use rustomize::patch::smp::{self, ApplyOptions, Outcome};
-use rustomize::schema::Schema;
+use rustomize::internals::smp::{self, ApplyOptions, Outcome};
+use rustomize::internals::Schema;
 use rustomize::yaml::{self, Dialect, Limits};
 use serde_json::{json, Map, Value};
 

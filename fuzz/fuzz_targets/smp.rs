@@ -4,8 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rustomize::patch::smp::{self, ApplyOptions, Outcome};
-use rustomize::schema::Schema;
+use rustomize::internals::smp::{self, ApplyOptions, Outcome};
+use rustomize::internals::Schema;
 
 fuzz_target!(|data: &[u8]| {
     let limits = rustomize::yaml::Limits {

@@ -35,14 +35,15 @@ use crate::transform;
 use crate::transform::patches::{Patch, PatchBody};
 use crate::yaml;
 
+mod builtin;
 mod configure;
 pub mod output;
 mod read;
-pub mod sort;
+pub(crate) mod sort;
 mod target;
 
-pub use read::resources_from_bytes;
-pub use target::{Accumulator, Target};
+pub(crate) use read::resources_from_bytes;
+pub(crate) use target::{Accumulator, Target};
 
 /// `--reorder`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -50,6 +51,8 @@ pub enum Reorder {
     /// No flag: legacy order unless the kustomization sets `sortOptions`.
     #[default]
     Unspecified,
+    /// `--reorder legacy`: kustomize's kind order (Namespaces and CRDs first, webhooks
+    /// last), then by name.
     Legacy,
     /// Keep the input order.
     None,
@@ -58,7 +61,9 @@ pub enum Reorder {
 /// Build options (the `kustomize build` flags that change the result).
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// `--load-restrictor`: whether files outside a kustomization's directory may be read.
     pub load_restrictor: LoadRestrictor,
+    /// `--reorder`: the order resources are printed in.
     pub reorder: Reorder,
     /// `--enable-managedby-label`.
     pub add_managed_by_label: bool,
@@ -75,6 +80,17 @@ pub struct Options {
     /// Also warn about patches and replacements that match no resource (kustomize lacks
     /// these warnings; kustomize#4379, #5093).
     pub warn_unmatched: bool,
+    /// At most this many threads read files and print the result (`None`: one per core,
+    /// up to 8). A build runs on one thread of its own besides, for its deep stack.
+    pub threads: Option<std::num::NonZeroUsize>,
+}
+
+impl Options {
+    /// The number of threads [`Options::threads`] allows.
+    pub fn thread_limit(&self) -> usize {
+        self.threads
+            .map_or_else(crate::par::available, std::num::NonZeroUsize::get)
+    }
 }
 
 impl Default for Options {
@@ -88,6 +104,7 @@ impl Default for Options {
             helm: Default::default(),
             warnings: None,
             warn_unmatched: false,
+            threads: None,
         }
     }
 }
@@ -101,7 +118,7 @@ pub const KUSTOMIZE_VERSION: &str = "v5.5.0";
 pub const KUSTOMIZE_BUILD_VERSION: &str = "(devel)";
 
 /// State shared by every kustomization of one build.
-pub struct BuildCtx {
+pub(crate) struct BuildCtx {
     warnings: Option<crate::warning::WarningSink>,
     warn_unmatched: bool,
     /// The command line's Helm settings, and the Helm state one build shares.
@@ -111,6 +128,8 @@ pub struct BuildCtx {
     /// kustomization first, else from the first kustomization that sets it.
     schema: RefCell<Option<Arc<Schema>>>,
     loaded_top: Cell<bool>,
+    /// [`Options::thread_limit`].
+    pub(crate) threads: usize,
 }
 
 impl BuildCtx {
@@ -123,6 +142,7 @@ impl BuildCtx {
             helm_state: RefCell::new(crate::helm::HelmState::new(helm)),
             schema: RefCell::new(None),
             loaded_top: Cell::new(false),
+            threads: opts.thread_limit(),
         }
     }
 
@@ -274,25 +294,27 @@ fn build_on_this_thread(ldr: Loader, opts: &Options) -> Result<ResMap, Error> {
 /// Builds and renders the result exactly as `kustomize build` prints it.
 pub fn render(fs: Arc<dyn FileSystem>, dir: &Path, opts: &Options) -> Result<Vec<u8>, Error> {
     let m = build(fs, dir, opts)?;
-    emit(&m, &opts.limits)
+    emit(&m, opts)
 }
 
-/// Prints resources as `kustomize build` does, within `Limits::output_bytes`.
-pub fn emit(m: &ResMap, limits: &Limits) -> Result<Vec<u8>, Error> {
-    let out = match yaml::emit_stream(m.resources().iter().map(Resource::obj)) {
-        Ok(out) => out,
-        // Which resource: print them one by one to find it.
-        Err(source) => {
-            let resource = m
-                .resources()
-                .iter()
-                .find(|r| yaml::emit_document(r.obj(), &mut Vec::new()).is_err())
-                .map(output::describe)
-                .unwrap_or_else(|| "the output".into());
-            return Err(Error::Emit { resource, source });
-        }
-    };
-    Budget::new(limits.clone())
+/// Prints resources as `kustomize build` does, within `opts.limits.output_bytes`, on at
+/// most `opts.threads` threads.
+pub fn emit(m: &ResMap, opts: &Options) -> Result<Vec<u8>, Error> {
+    let out =
+        match yaml::emit_stream_on(m.resources().iter().map(Resource::obj), opts.thread_limit()) {
+            Ok(out) => out,
+            // Which resource: print them one by one to find it.
+            Err(source) => {
+                let resource = m
+                    .resources()
+                    .iter()
+                    .find(|r| yaml::emit_document(r.obj(), &mut Vec::new()).is_err())
+                    .map(output::describe)
+                    .unwrap_or_else(|| "the output".into());
+                return Err(Error::Emit { resource, source });
+            }
+        };
+    Budget::new(opts.limits.clone())
         .check_output(out.len() as u64)
         .map_err(|e| Error::Load {
             context: "writing output".into(),

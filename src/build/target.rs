@@ -2,21 +2,7 @@
 //! bases and components, running its generators and transformers in kustomize's order.
 
 use super::*;
-use crate::budget::Budget;
 use crate::error::ErrorKind;
-
-/// How many places of a resource a transformer may copy its configured text into (a label
-/// lands in metadata, selectors and templates), for charging growth before it happens.
-const GROWTH_FACTOR: u64 = 4;
-
-/// Bytes of a value's strings and keys.
-fn value_bytes(v: &Value) -> usize {
-    crate::budget::measure(v).1 as usize
-}
-
-fn map_bytes(m: &kustomization::StringMap) -> usize {
-    m.iter().map(|(k, v)| k.len() + v.len()).sum()
-}
 
 /// Resources, field-spec configuration and vars collected from a kustomization and its
 /// bases.
@@ -394,7 +380,7 @@ impl<'c> Target<'c> {
         // Files are read and parsed on all cores first; entries that are not files (bases)
         // are then built in order.
         let ldr = &self.ldr;
-        let reads = crate::par::map(paths, paths.len() > 1, |path| {
+        let reads = crate::par::map(paths, self.ctx.threads, |path| {
             ldr.load(path)
                 .map(|(file, bytes)| resources_from_bytes(&bytes, &file, ldr.budget()))
         });
@@ -483,166 +469,10 @@ impl<'c> Target<'c> {
     }
 
     pub(super) fn run_transformers(&self, acc: &mut Accumulator) -> Result<(), Error> {
-        let k = &self.k;
-        let loaded = self.load_patches()?;
-        let replacements = transform::replacements::load(
-            k.replacements.as_deref().unwrap_or_default(),
-            &self.ldr,
-            &self.file,
-        )?;
+        let configured = self.configure_transformers(&acc.config)?;
         let schema = self.ctx.schema();
-        let tc = &acc.config;
-        let m = &mut acc.resmap;
-        let budget: &Budget = self.ldr.budget();
-        // Transformers that copy configured text into every resource are charged before
-        // they run, so that a huge prefix over many resources stops before it is copied.
-        let grow = |m: &ResMap, per_resource: usize| -> Result<(), Error> {
-            let bytes = (per_resource as u64)
-                .saturating_mul(m.len() as u64)
-                .saturating_mul(GROWTH_FACTOR);
-            budget
-                .charge_value_bytes(bytes)
-                .map_err(|e| self.err_of(ErrorKind::Limit, e.to_string()))
-        };
-        // After each configured built-in transformer, kustomize records it on every
-        // resource (when buildMetadata asks for origins or transformations).
-        let record =
-            |m: &mut ResMap, kind: &str| self.record_transformation(m, self.builtin_origin(kind));
-        if !loaded.sm_docs.is_empty() {
-            grow(m, loaded.sm_docs.iter().map(value_bytes).sum())?;
-            transform::patches::apply_strategic_merge(
-                m,
-                &loaded.sm_docs,
-                "patchesStrategicMerge",
-                &schema,
-            )
-            .map_err(|e| self.terr(e))?;
-            record(m, "PatchStrategicMergeTransformer");
-        }
-        for p in &loaded.patches {
-            if self.ctx.warn_unmatched {
-                if let Some(sel) = &p.target {
-                    if sel.select(m).is_ok_and(|hits| hits.is_empty()) {
-                        self.ctx.warn(crate::warning::patch_matched_nothing(
-                            &p.source,
-                            self.file.clone(),
-                        ));
-                    }
-                }
-            }
-            if let PatchBody::Strategic(docs) = &p.body {
-                grow(m, docs.iter().map(value_bytes).sum())?;
-            }
-            transform::patches::apply(m, p, &schema, budget)
-                .map_err(|e| self.terr(e.within(&p.source)))?;
-            record(m, "PatchTransformer");
-        }
-        if let Some(ns) = k.namespace.as_deref().filter(|s| !s.is_empty()) {
-            grow(m, ns.len())?;
-            transform::namespace::Namespace {
-                namespace: ns,
-                field_specs: &tc.namespace,
-                unset_only: false,
-                subjects: Default::default(),
-            }
-            .apply(m)
-            .map_err(|e| self.terr(e))?;
-            record(m, "NamespaceTransformer");
-        }
-        if let Some(p) = k.name_prefix.as_deref().filter(|s| !s.is_empty()) {
-            grow(m, p.len())?;
-            transform::prefix_suffix::apply(
-                m,
-                transform::prefix_suffix::Affix::Prefix,
-                p,
-                &tc.name_prefix,
-            )
-            .map_err(|e| self.terr(e))?;
-            record(m, "PrefixTransformer");
-        }
-        if let Some(s) = k.name_suffix.as_deref().filter(|s| !s.is_empty()) {
-            grow(m, s.len())?;
-            transform::prefix_suffix::apply(
-                m,
-                transform::prefix_suffix::Affix::Suffix,
-                s,
-                &tc.name_suffix,
-            )
-            .map_err(|e| self.terr(e))?;
-            record(m, "SuffixTransformer");
-        }
-        let has_labels = k.labels.as_ref().is_some_and(|l| !l.is_empty());
-        let has_common = k.common_labels.as_ref().is_some_and(|l| !l.is_empty());
-        if has_labels || has_common {
-            for label in k.labels.iter().flatten() {
-                let mut fss: Vec<FieldSpec> = label.fields.iter().map(FieldSpec::from).collect();
-                let merge = |fss: &mut Vec<FieldSpec>, more: &[FieldSpec]| {
-                    crate::fieldspec::merge_all(fss, more).map_err(|e| self.err(e))
-                };
-                merge(&mut fss, &tc.labels)?;
-                if label.include_selectors {
-                    merge(&mut fss, &tc.common_labels)?;
-                } else {
-                    if label.include_templates {
-                        merge(&mut fss, &tc.template_labels)?;
-                    }
-                    merge(
-                        &mut fss,
-                        &[FieldSpec::new(Default::default(), "metadata/labels", true)],
-                    )?;
-                }
-                grow(m, map_bytes(&label.pairs))?;
-                transform::labels::apply(m, &label.pairs, &fss).map_err(|e| self.terr(e))?;
-                record(m, "LabelTransformer");
-            }
-            // kustomize always adds one more LabelTransformer for commonLabels, even empty.
-            let empty = kustomization::StringMap::new();
-            let cl = k.common_labels.as_ref().unwrap_or(&empty);
-            grow(m, map_bytes(cl))?;
-            transform::labels::apply(m, cl, &tc.common_labels).map_err(|e| self.terr(e))?;
-            record(m, "LabelTransformer");
-        }
-        if let Some(ca) = k.common_annotations.as_ref().filter(|a| !a.is_empty()) {
-            grow(m, map_bytes(ca))?;
-            transform::annotations::apply(m, ca, &tc.common_annotations)
-                .map_err(|e| self.terr(e))?;
-            record(m, "AnnotationsTransformer");
-        }
-        for (ops, sel) in &loaded.json6902 {
-            if self.ctx.warn_unmatched && sel.select(m).is_ok_and(|hits| hits.is_empty()) {
-                self.ctx.warn(crate::warning::patch_matched_nothing(
-                    "in patchesJson6902",
-                    self.file.clone(),
-                ));
-            }
-            transform::patches::apply_json(m, ops, sel, false, "PatchJson6902Transformer", budget)
-                .map_err(|e| self.terr(e))?;
-            record(m, "PatchJson6902Transformer");
-        }
-        for r in k.replicas.iter().flatten() {
-            transform::replicas::apply(m, r, &tc.replicas).map_err(|e| self.terr(e))?;
-            record(m, "ReplicaCountTransformer");
-        }
-        for img in k.images.iter().flatten() {
-            grow(m, img.text_bytes())?;
-            transform::images::apply(m, img, &tc.images).map_err(|e| self.terr(e))?;
-            record(m, "ImageTagTransformer");
-        }
-        if self.ctx.warn_unmatched {
-            for which in transform::replacements::unmatched_targets(m, &replacements) {
-                self.ctx.warn(crate::warning::replacement_matched_nothing(
-                    &which,
-                    self.file.clone(),
-                ));
-            }
-        }
-        if !replacements.is_empty() {
-            transform::replacements::apply(m, &replacements, budget).map_err(|e| self.terr(e))?;
-            record(m, "ReplacementTransformer");
-        }
-        for (p, config) in &loaded.plugins {
-            self.run_transformer_plugin(m, p, &schema)?;
-            self.record_transformation(m, plugin_origin(config));
+        for c in &configured {
+            self.run_builtin(&mut acc.resmap, c, &schema)?;
         }
         Ok(())
     }

@@ -205,7 +205,7 @@ pub fn run(args: BuildArgs) -> Result<(), Failure> {
     match &args.output {
         Some(dir) if dir.is_dir() => write_individual_files(dir, &m),
         other => {
-            let bytes = rustomize::build::emit(&m, &opts.limits)?;
+            let bytes = rustomize::build::emit(&m, &opts)?;
             match other {
                 Some(file) => std::fs::write(file, &bytes)
                     .map_err(|e| Failure::from(format!("{}: {e}", file.display()))),

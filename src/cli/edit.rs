@@ -256,7 +256,7 @@ fn to_edit(cmd: EditCommand, dir: &Path) -> Result<Edit, Failure> {
 
 /// The kustomization file in `dir`, as kustomize's edit finds it.
 fn kustomization_file(dir: &Path) -> Result<PathBuf, Failure> {
-    let found: Vec<PathBuf> = rustomize::kustomization::FILE_NAMES
+    let found: Vec<PathBuf> = rustomize::KUSTOMIZATION_FILE_NAMES
         .iter()
         .map(|n| dir.join(n))
         .filter(|p| p.exists())

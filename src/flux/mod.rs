@@ -230,15 +230,32 @@ pub struct FluxOptions {
     /// Remote access for remote bases (kustomize-controller allows them unless
     /// `--no-remote-bases`); `None` refuses them.
     pub remote: Option<Arc<dyn crate::remote::Remote>>,
+    /// At most this many threads ([`Options::threads`]).
+    pub threads: Option<std::num::NonZeroUsize>,
 }
 
 impl FluxOptions {
+    /// Options confined to `root`, with the controller's defaults (strict substitution,
+    /// no remote access).
     pub fn new(root: impl Into<PathBuf>) -> FluxOptions {
         FluxOptions {
             root: root.into(),
             strict: true,
             limits: Limits::default(),
             remote: None,
+            threads: None,
+        }
+    }
+
+    fn build_options(&self) -> Options {
+        Options {
+            load_restrictor: LoadRestrictor::None,
+            reorder: Reorder::None,
+            add_managed_by_label: false,
+            limits: self.limits.clone(),
+            remote: self.remote.clone(),
+            threads: self.threads,
+            ..Default::default()
         }
     }
 }
@@ -272,15 +289,7 @@ pub fn build(
         overlay: Some((file, text)),
         ..confined
     });
-    let build_opts = Options {
-        load_restrictor: LoadRestrictor::None,
-        reorder: Reorder::None,
-        add_managed_by_label: false,
-        limits: opts.limits.clone(),
-        remote: opts.remote.clone(),
-        ..Default::default()
-    };
-    let mut m = crate::build::build(fs, &dir, &build_opts)?;
+    let mut m = crate::build::build(fs, &dir, &opts.build_options())?;
     if let Some(post_build) = ks.post_build() {
         let vars = variables(post_build, &ks.namespace, objects)
             .map_err(|m| Error::new(ErrorKind::Flux, ks.origin(), format!("postBuild: {m}")))?;
@@ -300,7 +309,7 @@ pub fn render(
     opts: &FluxOptions,
 ) -> Result<Vec<u8>, Error> {
     let m = build(fs, dir, ks, objects, opts)?;
-    crate::build::emit(&m, &opts.limits)
+    crate::build::emit(&m, &opts.build_options())
 }
 
 /// The variables `postBuild` defines: `substituteFrom` objects in order (later ones win),

@@ -83,8 +83,11 @@ pub enum Outcome {
 /// The three kinds of YAML node, for error messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NodeKind {
+    /// A mapping (a JSON object).
     Map,
+    /// A sequence (a JSON array).
     List,
+    /// A string, number or boolean.
     Scalar,
 }
 
@@ -102,32 +105,68 @@ impl fmt::Display for NodeKind {
 /// `<root>` for the resource itself); the pipeline adds the patch file and resource id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SmpError {
+    /// The target and the patch disagree on what a node is, so they cannot be merged.
     #[error("{path}: the target has a {target} where the patch has a {patch}")]
     KindMismatch {
+        /// Where in the resource.
         path: String,
+        /// What the target has there.
         target: NodeKind,
+        /// What the patch has there.
         patch: NodeKind,
     },
+    /// A `$patch` directive other than `merge`, `replace` or `delete`.
     #[error("{path}: unknown patch strategy '{value}' (expected merge, replace or delete)")]
-    UnknownDirective { path: String, value: String },
+    UnknownDirective {
+        /// Where in the resource.
+        path: String,
+        /// The directive's value as written.
+        value: String,
+    },
+    /// A list the schema merges by key holds an element that is not a map, so it has no
+    /// key to match on.
     #[error("{path}: a list merged by key [{keys}] has an element that is not a map")]
-    ElementNotMap { path: String, keys: String },
+    ElementNotMap {
+        /// Where in the resource.
+        path: String,
+        /// The list's merge keys, comma-separated.
+        keys: String,
+    },
+    /// A list of scalars merged by value holds a map or a list.
     #[error("{path}: a list merged by value has an element that is a map or a list")]
-    ElementNotScalar { path: String },
+    ElementNotScalar {
+        /// Where in the resource.
+        path: String,
+    },
+    /// The documents nest deeper than [`MAX_DEPTH`].
     #[error("{path}: nested deeper than {limit} levels")]
-    TooDeep { path: String, limit: usize },
+    TooDeep {
+        /// Where in the resource the limit was reached.
+        path: String,
+        /// The limit, [`MAX_DEPTH`].
+        limit: usize,
+    },
+    /// A merged list with elements missing their merge key (or repeating one) is longer
+    /// than [`MAX_IRREGULAR_ELEMENTS`]; matching such a list takes quadratic time.
     #[error(
         "{path}: a merged list of {len} elements has elements without their merge key, \
          or repeated keys; rustomize merges such lists only up to {limit} elements"
     )]
     IrregularListTooLong {
+        /// Where in the resource.
         path: String,
+        /// The elements of the target's and the patch's list together.
         len: usize,
+        /// The limit, [`MAX_IRREGULAR_ELEMENTS`].
         limit: usize,
     },
+    /// The patch's `metadata` is not a map, so its labels and annotations cannot be
+    /// normalised before a targeted patch.
     #[error("metadata: {field} cannot be set: metadata is a {found}, not a map")]
     MetadataNotAMap {
+        /// The metadata field that was to be set.
         field: &'static str,
+        /// What the patch's `metadata` is instead.
         found: NodeKind,
     },
 }
@@ -135,7 +174,9 @@ pub enum SmpError {
 /// Options of a `patches:` entry (`options: {allowNameChange, allowKindChange}`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ApplyOptions {
+    /// `allowNameChange`: the patch may rename the resource.
     pub allow_name_change: bool,
+    /// `allowKindChange`: the patch may change the resource's kind.
     pub allow_kind_change: bool,
 }
 

@@ -60,25 +60,38 @@ pub enum Error {
     /// The policy cannot be built (bad range, bad order, no policy kind).
     #[error("invalid policy: {0}")]
     InvalidPolicy(String),
+    /// `filterTags.pattern` does not compile.
     #[error("failed to filter tags: invalid regular expression pattern '{pattern}': {message}")]
-    InvalidPattern { pattern: String, message: String },
+    InvalidPattern {
+        /// The pattern as written.
+        pattern: String,
+        /// The regular expression compiler's complaint.
+        message: String,
+    },
+    /// No tags were given, or the filter kept none of them.
     #[error("version list argument cannot be empty")]
     EmptyTagList,
+    /// `semver`: no candidate is a version that satisfies the range.
     #[error("unable to determine latest version from provided list")]
     NoVersionInRange,
+    /// `numerical`: this candidate is not a number, which fails the whole list (as in Flux).
     #[error("failed to parse invalid numeric value '{0}'")]
     InvalidNumber(String),
     /// The manifest does not have the shape of an ImagePolicy.
     #[error("{0}")]
     Spec(String),
+    /// The policy file is not valid YAML.
     #[error("{0}")]
     Yaml(crate::yaml::Error),
+    /// The policy file has no ImagePolicy document (nor any with a `spec.policy`).
     #[error("no ImagePolicy document found")]
     NoImagePolicy,
     /// Any of the above, for the file it came from.
     #[error("{}: {source}", path.display())]
     InFile {
+        /// The policy file.
         path: PathBuf,
+        /// What went wrong in it.
         #[source]
         source: Box<Error>,
     },
@@ -87,7 +100,9 @@ pub enum Error {
 /// Sort direction of the `alphabetical` and `numerical` policies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Order {
+    /// `ASC`: the greatest candidate wins.
     Asc,
+    /// `DESC`: the least candidate wins.
     Desc,
 }
 
@@ -107,28 +122,36 @@ impl Order {
 /// `spec.policy`.
 #[derive(Debug, Clone)]
 pub enum Policy {
+    /// `semver.range`: the highest version the range admits.
     SemVer(Constraints),
+    /// `alphabetical.order`: bytewise string order.
     Alphabetical(Order),
+    /// `numerical.order`: every candidate must parse as a number.
     Numerical(Order),
 }
 
 /// `spec.policy` with an optional `spec.filterTags`.
 #[derive(Debug, Clone)]
 pub struct ImagePolicy {
+    /// How candidates are ranked.
     pub policy: Policy,
+    /// `filterTags`, applied before ranking; `None` ranks every tag as written.
     pub filter: Option<TagFilter>,
 }
 
 impl ImagePolicy {
+    /// A `semver` policy; `range` uses Masterminds' constraint syntax ([`Constraints::parse`]).
     pub fn semver(range: &str) -> Result<ImagePolicy, Error> {
         let c = Constraints::parse(range).map_err(|e| Error::InvalidPolicy(e.0))?;
         Ok(ImagePolicy::new(Policy::SemVer(c)))
     }
 
+    /// An `alphabetical` policy; `order` is `asc` or `desc` in any case, empty for `asc`.
     pub fn alphabetical(order: &str) -> Result<ImagePolicy, Error> {
         Ok(ImagePolicy::new(Policy::Alphabetical(Order::parse(order)?)))
     }
 
+    /// A `numerical` policy; `order` is `asc` or `desc` in any case, empty for `asc`.
     pub fn numerical(order: &str) -> Result<ImagePolicy, Error> {
         Ok(ImagePolicy::new(Policy::Numerical(Order::parse(order)?)))
     }

@@ -153,6 +153,7 @@ impl Version {
         &self.original
     }
 
+    /// The prerelease (after `-`, without it), empty for a release.
     pub fn prerelease(&self) -> &str {
         &self.pre
     }

@@ -39,6 +39,7 @@ impl TempDir {
         Err(std::io::Error::other("cannot create a temporary directory"))
     }
 
+    /// Where the directory is.
     pub fn path(&self) -> &Path {
         &self.0
     }

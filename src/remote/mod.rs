@@ -37,6 +37,7 @@ pub enum RemoteError {
     /// The build was not granted remote access.
     #[error("remote access is disabled (the build was not given a remote fetcher; the command line grants one unless --no-remote)")]
     Disabled,
+    /// No `git` program on `PATH`, so repositories cannot be cloned.
     #[error("no 'git' program on path: exec: \"git\": executable file not found in $PATH")]
     NoGit,
     /// A git command failed (kustomize's text: the command, its output, its exit status).
@@ -47,13 +48,26 @@ pub enum RemoteError {
     Timeout(String),
     /// An HTTP answer that is not 2xx.
     #[error("HTTP Error: status code {code} ({})", status_text(*code))]
-    Status { code: u16 },
+    Status {
+        /// The HTTP status code.
+        code: u16,
+    },
     /// The request failed (connection, TLS, redirects).
     #[error("Get \"{url}\": {message}")]
-    Transport { url: String, message: String },
+    Transport {
+        /// The URL requested.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
     /// The body is larger than the file-size limit.
     #[error("{url}: the response is larger than the limit of {limit} bytes (raise it with --limit file-bytes=N)")]
-    TooLarge { url: String, limit: u64 },
+    TooLarge {
+        /// The URL requested.
+        url: String,
+        /// The limit in bytes ([`crate::budget::Limits::file_bytes`]).
+        limit: u64,
+    },
     /// A local file operation (temporary directories, the cache).
     #[error("{0}")]
     Io(String),
@@ -256,6 +270,7 @@ pub struct Session {
 }
 
 impl Session {
+    /// A session for one build, fetching through `remote`.
     pub fn new(remote: Arc<dyn Remote>) -> Session {
         Session {
             remote,

@@ -47,14 +47,21 @@ pub struct RepoSpec {
 /// Why a string is not a repository URL. Callers treat such a string as a local path.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SpecError {
+    /// The string starts with `/`: a local absolute path.
     #[error("uri looks like abs path: {0}")]
     AbsolutePath(String),
+    /// No known scheme (`https://`, `ssh://`, `http://`, `file://`) and not the scp-like
+    /// `user@host:path` or `github.com/…` form.
     #[error("failed to parse scheme")]
     Scheme,
+    /// No host after the scheme.
     #[error("failed to parse host segment")]
     Host,
+    /// The path does not name a repository (`org/repo`, `….git`, `_git/repo` or a `//`
+    /// separator).
     #[error("failed to parse repo path segment")]
     RepoPath,
+    /// The kustomization directory climbs out of the repository with `..`.
     #[error("url path exits repo: {0}")]
     ExitsRepo(String),
 }

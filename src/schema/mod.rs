@@ -31,8 +31,6 @@ use std::borrow::Cow;
 
 use model::{Prop, Shape, TypeEntry, NONE, UNRESOLVED};
 
-pub use openapi::SchemaError;
-
 /// kustomize's `IsCertainlyClusterScoped` for the built-in types: `true` only for
 /// built-in cluster-scoped types. Unknown kinds (CRDs, custom resources) count as
 /// namespaced. With a custom `openapi:` schema use [`Schema::is_cluster_scoped`].

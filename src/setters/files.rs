@@ -36,7 +36,7 @@ pub fn is_candidate_name(name: &str) -> bool {
 
 /// A file to consider: its path relative to the root (for reports) and the path to read
 /// and write (a symlink's target).
-pub struct Candidate {
+pub(crate) struct Candidate {
     pub relative: PathBuf,
     pub real: PathBuf,
 }
@@ -44,7 +44,7 @@ pub struct Candidate {
 /// What the walk found: candidates, symlinks that were not followed (with why), and
 /// temporary files of an earlier run that did not finish.
 #[derive(Default)]
-pub struct Walk {
+pub(crate) struct Walk {
     pub candidates: Vec<Candidate>,
     pub refused: Vec<(PathBuf, String)>,
     pub stale_temps: Vec<PathBuf>,
@@ -73,7 +73,7 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> Error + '_ {
 }
 
 /// Lists the candidate files under `root` (or `root` itself if it is a file).
-pub fn walk(root: &Path) -> Result<Walk, Error> {
+pub(crate) fn walk(root: &Path) -> Result<Walk, Error> {
     let meta = fs::metadata(root).map_err(io_error(root))?;
     let canonical_root = fs::canonicalize(root).map_err(io_error(root))?;
     let mut found = Walk::default();

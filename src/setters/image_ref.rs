@@ -18,8 +18,11 @@ use std::fmt;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ImageRef {
+    /// The repository, with its registry if any (`ghcr.io/org/app`).
     pub name: String,
+    /// The tag; empty for none.
     pub tag: String,
+    /// `sha256:` and 64 hex digits; empty for none.
     pub digest: String,
 }
 

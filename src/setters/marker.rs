@@ -21,8 +21,11 @@ use super::{Error, ImageRef};
 pub enum Field {
     /// `name:tag`, or `name:tag@digest` when the policy reflects digests.
     Image,
+    /// The tag alone (`ns:name:tag` markers).
     Tag,
+    /// The repository without tag or digest (`ns:name:name` markers).
     Name,
+    /// The digest, empty unless the policy reflects digests (`ns:name:digest` markers).
     Digest,
 }
 
@@ -44,6 +47,7 @@ const REF_PREFIX: &str = "#/definitions/io.k8s.cli.setters.";
 pub struct Setter {
     /// `namespace:name` of the ImagePolicy.
     pub policy: String,
+    /// Which part of the policy's image the value becomes.
     pub field: Field,
 }
 
@@ -89,6 +93,7 @@ pub struct Policies {
 }
 
 impl Policies {
+    /// No policies; add them with [`insert`](Self::insert).
     pub fn new() -> Policies {
         Policies::default()
     }
@@ -111,18 +116,22 @@ impl Policies {
         Ok(())
     }
 
+    /// The latest image of `policy` (`namespace:name`).
     pub fn get(&self, policy: &str) -> Option<&ImageRef> {
         self.refs.get(policy)
     }
 
+    /// Number of policies.
     pub fn len(&self) -> usize {
         self.refs.len()
     }
 
+    /// Whether there are no policies at all.
     pub fn is_empty(&self) -> bool {
         self.refs.is_empty()
     }
 
+    /// Each policy's `namespace:name` and image, sorted by name.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &ImageRef)> {
         self.refs.iter().map(|(k, v)| (k.as_str(), v))
     }

@@ -58,36 +58,55 @@ use render::Splice;
 /// are [skipped](Skipped), as Flux skips them.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A policy key that is not `namespace:name`.
     #[error("invalid policy name {0:?}: expected NAMESPACE:NAME")]
     PolicyName(String),
+    /// A policy's image is not a reference Flux would write.
     #[error("policy {policy}: invalid image reference {reference:?}: {reason}")]
     ImageRef {
+        /// The policy's `namespace:name`.
         policy: String,
+        /// The reference as given.
         reference: String,
+        /// The rule it breaks.
         reason: String,
     },
+    /// Reading, locking or writing the tree failed.
     #[error("{}: {source}", path.display())]
     Io {
+        /// The file or directory concerned.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
+    /// A file is not valid YAML ([`update_dir`] skips such files instead).
     #[error("{}: {source}", path.display())]
     Yaml {
+        /// The file.
         path: PathBuf,
+        /// The parser's error.
         #[source]
         source: crate::yaml::Error,
     },
     /// A document that Flux cannot annotate, so it ignores the whole file.
     #[error("{}: line {line}: the document is a {kind}, not a mapping, so its markers are ignored", path.display())]
     NotAMapping {
+        /// The file.
         path: PathBuf,
+        /// 1-based line where the document starts.
         line: usize,
+        /// What the document is instead: `sequence`, `scalar` or `alias`.
         kind: &'static str,
     },
     /// A policies file with the wrong shape.
     #[error("{}: {message}", path.display())]
-    Policies { path: PathBuf, message: String },
+    Policies {
+        /// The policies file.
+        path: PathBuf,
+        /// What is wrong, and in which document.
+        message: String,
+    },
     /// Another update holds the tree's lock (and the caller asked not to wait).
     #[error("{}: another image update is running on this tree", .0.display())]
     Locked(PathBuf),
@@ -97,8 +116,11 @@ pub enum Error {
     /// A write failed after others had succeeded: exactly these files were changed.
     #[error("writing {}: {source}; the files already written are: {}", failed.display(), display_paths(written))]
     Partial {
+        /// The files written before the failure, relative to the tree's root.
         written: Vec<PathBuf>,
+        /// The file that could not be written, relative to the tree's root.
         failed: PathBuf,
+        /// Why the write failed.
         #[source]
         source: Box<Error>,
     },

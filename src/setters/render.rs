@@ -19,7 +19,9 @@ use crate::yaml::{read_document, Dialect, Limits};
 /// Replace `range` of the original bytes with `text`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Splice {
+    /// Byte offsets into the original.
     pub range: Range<usize>,
+    /// The replacement bytes.
     pub text: String,
 }
 

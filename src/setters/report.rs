@@ -11,9 +11,13 @@ use serde_json::{json, Value};
 /// the document are empty (a kustomization has only `apiVersion` and `kind`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ObjectId {
+    /// `apiVersion`.
     pub api_version: String,
+    /// `kind`.
     pub kind: String,
+    /// `metadata.namespace`.
     pub namespace: String,
+    /// `metadata.name`.
     pub name: String,
 }
 
@@ -22,19 +26,24 @@ pub struct ObjectId {
 pub struct Change {
     /// The marker's setter name (`flux-system:app:tag`).
     pub setter: String,
+    /// The value before the update.
     pub old: String,
+    /// The value written.
     pub new: String,
     /// Where the value sits in its document (`spec.containers[0].image`).
     pub field: String,
-    /// 1-based line and column of the old value in the original file.
+    /// 1-based line of the old value in the original file.
     pub line: usize,
+    /// 1-based column (in characters) of the old value in the original file.
     pub column: usize,
 }
 
 /// The changes made in one document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectChanges {
+    /// The document's identity; documents that share one share an entry, as in Flux.
     pub object: ObjectId,
+    /// In file order.
     pub changes: Vec<Change>,
 }
 
@@ -43,6 +52,7 @@ pub struct ObjectChanges {
 pub struct FileReport {
     /// Relative to the directory that was updated.
     pub path: PathBuf,
+    /// Changes per object, in file order.
     pub objects: Vec<ObjectChanges>,
     /// False on a dry run.
     pub written: bool,
@@ -51,7 +61,9 @@ pub struct FileReport {
 /// A file that carries the marker token but was left alone, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Skipped {
+    /// Relative to the directory that was updated.
     pub path: PathBuf,
+    /// Why it was skipped, without the file name.
     pub reason: String,
 }
 
@@ -64,6 +76,7 @@ pub struct Report {
     pub skipped: Vec<Skipped>,
     /// Every file that contained the token and was therefore parsed.
     pub screened: Vec<PathBuf>,
+    /// Nothing was written because the run was a dry run.
     pub dry_run: bool,
     /// Policies given that no marker in the tree names (a typo, or a stale policy).
     pub unused_policies: Vec<String>,
@@ -143,6 +156,8 @@ impl Report {
         out
     }
 
+    /// The changes and skipped files as JSON for tools: `dryRun`, `changes` (the count),
+    /// `files` (path, written, objects and their changes) and `skipped`.
     pub fn to_json(&self) -> Value {
         let files: Vec<Value> = self
             .files

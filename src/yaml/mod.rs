@@ -23,13 +23,17 @@ pub use resolve::Dialect;
 /// A YAML error, with the 1-based line and column where the YAML layer knows them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
+    /// What is wrong, without the position.
     pub message: String,
+    /// 1-based line, when known.
     pub line: Option<usize>,
+    /// 1-based column, when known (never without a line).
     pub column: Option<usize>,
 }
 
 impl Error {
-    pub fn new(message: impl Into<String>) -> Self {
+    /// An error with no position.
+    pub(crate) fn new(message: impl Into<String>) -> Self {
         Error {
             message: message.into(),
             line: None,
@@ -37,7 +41,8 @@ impl Error {
         }
     }
 
-    pub fn at(message: impl Into<String>, line: usize, column: usize) -> Self {
+    /// An error at a 1-based line and column.
+    pub(crate) fn at(message: impl Into<String>, line: usize, column: usize) -> Self {
         Error {
             message: message.into(),
             line: Some(line),
@@ -71,10 +76,24 @@ impl std::error::Error for Error {}
 pub fn emit_stream<'a>(
     values: impl IntoIterator<Item = &'a serde_json::Value>,
 ) -> Result<Vec<u8>, Error> {
+    emit_stream_on(values, crate::par::available())
+}
+
+/// [`emit_stream`] on at most `threads` threads.
+pub fn emit_stream_on<'a>(
+    values: impl IntoIterator<Item = &'a serde_json::Value>,
+    threads: usize,
+) -> Result<Vec<u8>, Error> {
     let values: Vec<&serde_json::Value> = values.into_iter().collect();
-    let chunk = values.len().div_ceil(crate::par::threads()).max(1);
+    // Below this, starting threads costs more than printing.
+    let threads = if values.len() >= 64 {
+        threads.max(1)
+    } else {
+        1
+    };
+    let chunk = values.len().div_ceil(threads).max(1);
     let chunks: Vec<&[&serde_json::Value]> = values.chunks(chunk).collect();
-    let parts = crate::par::map(&chunks, values.len() >= 64, |docs| {
+    let parts = crate::par::map(&chunks, threads, |docs| {
         let mut out = Vec::new();
         for (i, v) in docs.iter().enumerate() {
             if i > 0 {

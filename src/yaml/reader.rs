@@ -45,7 +45,9 @@ impl Default for Limits {
 /// One document of a stream, with the 1-based line where its text starts.
 #[derive(Debug, Clone)]
 pub struct Document {
+    /// The document's content.
     pub value: Value,
+    /// 1-based line of the input where the document's text starts.
     pub line: usize,
     /// JSON pointers of map entries written with no value at all (`key:`), reached through
     /// maps only. They read as null like `key: null`, but kyaml drops them when it walks
@@ -177,7 +179,9 @@ fn memfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// A piece of the input between `---` separators, and its 1-based first line.
 pub struct Piece<'a> {
+    /// The piece's bytes, a slice of the input.
     pub text: &'a [u8],
+    /// 1-based line of the input where the piece starts.
     pub line: usize,
 }
 

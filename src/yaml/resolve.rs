@@ -9,14 +9,21 @@
 /// What a plain scalar means.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Resolved {
+    /// `null` (in Go's three spellings), `~`, or nothing at all.
     Null,
+    /// `true`/`false` in Go's three spellings; for [`Dialect::V2`] also `y`, `yes`, `on`,
+    /// `n`, `no`, `off` and their capitalised forms.
     Bool(bool),
+    /// An integer that fits `i64`: decimal, `0x`, `0o`, `0b`, or a leading `0` for octal.
     Int(i64),
+    /// An unsigned integer too large for `i64` (written without a sign).
     UInt(u64),
+    /// A float, including `.nan` and `.inf`.
     Float(f64),
     /// A timestamp, already formatted as Go's `time.Time` JSON form (RFC 3339, nanoseconds
     /// trimmed): that is the string kustomize prints, double-quoted.
     Timestamp(String),
+    /// Anything else: the scalar is a string.
     Str,
     /// The `<<` merge key.
     Merge,

@@ -52,8 +52,11 @@ use super::Error;
 /// How a scalar is written in the source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {
+    /// Unquoted.
     Plain,
+    /// `'...'`.
     SingleQuoted,
+    /// `"..."`.
     DoubleQuoted,
     /// `|` block.
     Literal,
@@ -75,7 +78,9 @@ pub enum Role {
 /// One step of the path from the document root to a node.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PathSeg {
+    /// The value of this mapping key.
     Key(String),
+    /// The 0-based item of a sequence.
     Index(usize),
 }
 
@@ -83,7 +88,9 @@ pub enum PathSeg {
 /// whitespace excluded) and that text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Comment {
+    /// Byte offsets into the file.
     pub span: Range<usize>,
+    /// The comment as written, `#` included.
     pub text: String,
 }
 
@@ -106,20 +113,27 @@ pub struct BlockParts {
 pub struct ScalarSpan {
     /// The decoded value.
     pub value: String,
+    /// How it is written: quoted, plain or a block.
     pub style: Style,
     /// The scalar's own bytes in the file: after any anchor or tag; for blocks, from the
     /// indicator to the end of the body.
     pub span: Range<usize>,
-    /// 1-based line and column (in characters) of `span.start`.
+    /// 1-based line of `span.start`.
     pub line: usize,
+    /// 1-based column (in characters) of `span.start`.
     pub column: usize,
+    /// Whether it is a mapping value, a sequence item or the whole document.
     pub role: Role,
     /// Inside a flow collection (`[...]`, `{...}`), where plain scalars have fewer rights.
     pub in_flow: bool,
     /// Carries an explicit tag such as `!!str`.
     pub tagged: bool,
+    /// Keys and indexes from the document root to the scalar.
     pub path: Vec<PathSeg>,
+    /// The `#` comment after the scalar on its last line (after the header for blocks).
     pub line_comment: Option<Comment>,
+    /// For a block-sequence item without a line comment: the single comment line directly
+    /// above its `- `.
     pub head_comment: Option<Comment>,
     /// Set for [`Style::Literal`] and [`Style::Folded`].
     pub block: Option<BlockParts>,
@@ -132,17 +146,22 @@ pub struct KeySpan {
     pub path: Vec<PathSeg>,
     /// The key's own bytes in the file.
     pub span: Range<usize>,
-    /// 1-based line and column (in characters) of `span.start`.
+    /// 1-based line of `span.start`.
     pub line: usize,
+    /// 1-based column (in characters) of `span.start`.
     pub column: usize,
 }
 
 /// What the document's top-level node is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RootKind {
+    /// A mapping, block or flow; the only kind Flux edits.
     Mapping,
+    /// A sequence, block or flow.
     Sequence,
+    /// A lone scalar.
     Scalar,
+    /// An alias (`*name`).
     Alias,
 }
 
@@ -153,6 +172,7 @@ pub struct DocumentSpans {
     pub span: Range<usize>,
     /// 1-based line where the piece starts.
     pub line: usize,
+    /// What the top-level node is.
     pub root: RootKind,
     /// Every non-key scalar, in document order.
     pub scalars: Vec<ScalarSpan>,
