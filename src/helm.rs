@@ -16,7 +16,7 @@
 //! Two kustomize behaviours are reproduced on purpose, because the goldens show them: an
 //! entry's `kubeVersion`, `apiVersions` and `debug` win over the command line's, and the
 //! command line's `--helm-api-versions` list is one array shared by every entry of the
-//! build, which an entry's own `apiVersions` overwrites in place ([`ApiVersions`]).
+//! build, which an entry's own `apiVersions` overwrites in place (`ApiVersions`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -3,8 +3,8 @@
 //! them, and rewrites Flux `$imagepolicy` markers in place.
 //!
 //! The pipeline: a [`fs::Loader`] reads a kustomization directory (load restrictor on by
-//! default); [`build`] accumulates its resources and bases into a [`resource::ResMap`], runs
-//! generators and [`transform`]ers in kustomize's order, sorts, and the [`yaml`] emitter
+//! default); [`mod@build`] accumulates its resources and bases into a [`resource::ResMap`], runs
+//! generators and transformers in kustomize's order, sorts, and the [`yaml`] emitter
 //! prints each resource the way go-yaml v2 would.
 //!
 //! ```

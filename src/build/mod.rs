@@ -8,8 +8,8 @@
 //! local-config ─► sort ─► clean build annotations ─► emit
 //! ```
 //!
-//! Each kustomization directory is a [`Target`] (`target.rs`: load, accumulate, run); a
-//! bottom-up [`Accumulator`] carries the resources, the merged field-spec configuration and
+//! Each kustomization directory is a `Target` (`target.rs`: load, accumulate, run); a
+//! bottom-up `Accumulator` carries the resources, the merged field-spec configuration and
 //! the vars from the leaves to the root. `configure.rs` reads patch bodies and plugin
 //! configurations before any transformer runs; `read.rs` turns resource files into
 //! resources; `sort.rs` owns the output order. This file holds the entry points and the

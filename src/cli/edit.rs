@@ -79,6 +79,8 @@ pub enum AddCommand {
         paths: Vec<String>,
     },
     /// A patch, from a file (--path) or inline (--patch), with an optional target
+    // `--version` is the target's API version here, as in kustomize, not the program's.
+    #[command(disable_version_flag = true)]
     Patch {
         #[arg(long, default_value = "")]
         path: String,

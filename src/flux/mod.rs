@@ -5,7 +5,7 @@
 //! 1. it finds the directory's kustomization file, or generates one listing every YAML file
 //!    below it (a subdirectory with its own kustomization is listed as a directory), and
 //!    rewrites it with the Kustomization's spec: `targetNamespace`, `namePrefix`,
-//!    `nameSuffix`, `patches`, `images`, `components`, … ([`generate`]);
+//!    `nameSuffix`, `patches`, `images`, `components`, … (`generate.rs`);
 //! 2. it builds with no load restrictor, but nothing outside the repository root may be read,
 //!    no legacy sort (input order unless `sortOptions`), builtin plugins only;
 //! 3. `postBuild` substitutes `${VAR}` in each resource's YAML ([`envsubst`]) from inline
