@@ -483,6 +483,11 @@ impl LoadError {
         )
     }
 
+    /// Whether the path does not exist at all.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, LoadError::Io { source, .. } if source.kind() == io::ErrorKind::NotFound)
+    }
+
     /// The class of the failure.
     pub fn kind(&self) -> crate::error::ErrorKind {
         use crate::error::ErrorKind;

@@ -28,6 +28,7 @@ pub mod budget;
 pub mod build;
 pub mod edit;
 pub mod error;
+pub mod fleet;
 pub mod flux;
 pub mod fs;
 pub mod helm;

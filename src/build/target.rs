@@ -434,11 +434,16 @@ impl<'c> Target<'c> {
                 Err(dir_err) => {
                     // Not a file, nor a directory: the cause is the directory's (the file
                     // error is usually "not found", which says nothing).
-                    return Err(Error::Load {
-                        context: format!(
+                    let context = if file_err.is_not_found() && dir_err.is_not_found() {
+                        format!("{}: resource '{path}' not found", self.file.display())
+                    } else {
+                        format!(
                             "{}: resource '{path}' is neither a readable file ({file_err}) nor a kustomization directory",
                             self.file.display()
-                        ),
+                        )
+                    };
+                    return Err(Error::Load {
+                        context,
                         source: dir_err,
                     });
                 }

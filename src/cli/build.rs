@@ -42,13 +42,9 @@ enum WarningStyle {
     None,
 }
 
+/// The flags that change how a kustomization builds (shared by `build`, `check`, `diff`).
 #[derive(Debug, Args)]
-pub struct BuildArgs {
-    /// The kustomization directory, or a remote repository URL (default: .)
-    dir: Option<PathBuf>,
-    /// Write to this file, or one file per resource into this directory
-    #[arg(short, long, value_name = "PATH")]
-    output: Option<PathBuf>,
+pub struct BuildFlags {
     /// Whether files outside a kustomization's directory may be read
     #[arg(long, alias = "load_restrictor", value_enum, value_name = "VALUE")]
     load_restrictor: Option<Restrictor>,
@@ -100,6 +96,18 @@ pub struct BuildArgs {
     /// not run)
     #[arg(long, help_heading = "Plugins (accepted for kubectl's command lines)")]
     enable_alpha_plugins: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The kustomization directory, or a remote repository URL (default: .)
+    dir: Option<PathBuf>,
+    /// Write to this file, or one file per resource into this directory
+    #[arg(short, long, value_name = "PATH")]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    flags: BuildFlags,
+
     #[arg(long, hide = true)]
     enable_exec: bool,
     #[arg(long, hide = true)]
@@ -140,8 +148,9 @@ pub struct BuildArgs {
     no_strict_substitution: bool,
 }
 
-impl BuildArgs {
-    fn options(&self) -> Result<Options, Failure> {
+impl BuildFlags {
+    /// The library options these flags ask for.
+    pub fn options(&self) -> Result<Options, Failure> {
         let mut opts = Options::default();
         match self.load_restrictor {
             Some(Restrictor::None) => opts.load_restrictor = LoadRestrictor::None,
@@ -180,7 +189,9 @@ impl BuildArgs {
         }
         Ok(opts)
     }
+}
 
+impl BuildArgs {
     fn is_flux(&self) -> bool {
         self.flux || self.flux_kustomization.is_some()
     }
@@ -194,7 +205,7 @@ fn print_warning(w: &Warning, style: WarningStyle) {
 }
 
 pub fn run(args: BuildArgs) -> Result<(), Failure> {
-    let opts = args.options()?;
+    let opts = args.flags.options()?;
     let fs = Arc::new(DiskFs);
     let m = if args.is_flux() {
         build_flux(fs, &args, &opts)?

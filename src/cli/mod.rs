@@ -1,4 +1,5 @@
-//! Command-line front end (clap): `rustomize build`, `edit`, `image`, `completion`.
+//! Command-line front end (clap): `rustomize build`, `check`, `diff`, `edit`, `image`,
+//! `completion`.
 //! Thin: it parses flags, calls the library, prints, and maps errors to exit code 1.
 
 use std::process::ExitCode;
@@ -7,6 +8,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 mod build;
 mod edit;
+mod fleet;
 mod image;
 
 const ABOUT: &str = "A Kustomize rendering engine: `kustomize build`'s bytes, faster, safe on \
@@ -17,6 +19,8 @@ const EXAMPLES: &str = "Examples:
   rustomize build overlays/prod -o out/         # one file per resource
   rustomize build 'https://github.com/org/repo//deploy?ref=v1.2.0'
   rustomize build apps --flux --flux-kustomization clusters/prod/apps.yaml --name apps
+  rustomize check                               # build every kustomization in the repository
+  rustomize diff origin/main --format markdown  # what this branch changes, rendered
   rustomize edit set image app=registry.example.com/app:1.4.2
   rustomize image update clusters/prod --policy flux-system:app=ghcr.io/org/app:1.4.2
   rustomize completion bash > /etc/bash_completion.d/rustomize";
@@ -40,6 +44,12 @@ enum Command {
     /// Render a kustomization as `kustomize build` does (DIR may be a git URL)
     #[command(after_help = build::EXAMPLES)]
     Build(build::BuildArgs),
+    /// Build every kustomization of a repository in one process and report each
+    #[command(after_help = fleet::CHECK_EXAMPLES)]
+    Check(fleet::CheckArgs),
+    /// Render every kustomization at two git revisions and show what changed per resource
+    #[command(after_help = fleet::DIFF_EXAMPLES)]
+    Diff(fleet::DiffArgs),
     /// Edit a kustomization file in place, as `kustomize edit` does, changing only what it must
     Edit(edit::EditArgs),
     /// Flux image automation, offline: rewrite $imagepolicy markers, pick the latest tag
@@ -62,10 +72,14 @@ pub fn run() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    // Ok(false): the command ran and its answer is "no" (a build failed, something
+    // changed): exit 1 without an error message.
     let result = match cli.command {
-        Command::Build(args) => build::run(args),
-        Command::Edit(cmd) => edit::run(cmd),
-        Command::Image(cmd) => image::run(cmd),
+        Command::Check(args) => fleet::check(args),
+        Command::Diff(args) => fleet::diff(args),
+        Command::Build(args) => build::run(args).map(|()| true),
+        Command::Edit(cmd) => edit::run(cmd).map(|()| true),
+        Command::Image(cmd) => image::run(cmd).map(|()| true),
         Command::Completion { shell } => {
             clap_complete::generate(
                 shell,
@@ -73,11 +87,12 @@ pub fn run() -> ExitCode {
                 "rustomize",
                 &mut std::io::stdout(),
             );
-            Ok(())
+            Ok(true)
         }
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
         Err(Failure(message)) => {
             eprintln!("Error: {message}");
             ExitCode::from(1)

@@ -1,0 +1,147 @@
+//! `rustomize check [REPO]` and `rustomize diff BASE [HEAD]`: whole-repository commands
+//! over `rustomize::fleet`.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use rustomize::fleet::{self, CheckOptions, Status};
+
+use super::build::BuildFlags;
+use super::Failure;
+
+pub const CHECK_EXAMPLES: &str = "Examples:
+  rustomize check                              # every kustomization under .
+  rustomize check gitops --exclude 'archive/**' --format json
+  rustomize check --output-dir rendered        # rendered/<dir>.yaml for each root";
+
+pub const DIFF_EXAMPLES: &str = "Examples:
+  rustomize diff origin/main                   # main against the working tree
+  rustomize diff v1.4.0 v1.5.0 --format markdown > comment.md
+  rustomize diff HEAD~1 HEAD --root clusters/prod";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CheckFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DiffFormat {
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The repository (default: .)
+    repo: Option<PathBuf>,
+    /// Leave out directories matching this gitignore-style glob (repeatable)
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+    /// Write each root's output to DIR/<root path with / as _>.yaml
+    #[arg(long, value_name = "DIR")]
+    output_dir: Option<PathBuf>,
+    /// Summary format
+    #[arg(long, value_enum, default_value = "text")]
+    format: CheckFormat,
+    /// At most this many builds at once (default: the cores, up to 8)
+    #[arg(long, value_name = "N")]
+    threads: Option<std::num::NonZeroUsize>,
+    #[command(flatten)]
+    flags: BuildFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The base revision (any git revision: branch, tag, commit)
+    base: String,
+    /// The head revision (default: the working tree)
+    head: Option<String>,
+    /// The repository (default: .)
+    #[arg(short = 'C', long = "repo", value_name = "DIR")]
+    repo: Option<PathBuf>,
+    /// Compare only this root (relative to the repository; repeatable)
+    #[arg(long, value_name = "DIR")]
+    root: Vec<PathBuf>,
+    /// Leave out directories matching this gitignore-style glob (repeatable)
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+    /// Report format
+    #[arg(long, value_enum, default_value = "text")]
+    format: DiffFormat,
+    #[command(flatten)]
+    flags: BuildFlags,
+}
+
+/// Runs `check`; Ok(false) when a build failed (exit 1).
+pub fn check(args: CheckArgs) -> Result<bool, Failure> {
+    let repo = args.repo.clone().unwrap_or_else(|| PathBuf::from("."));
+    let mut build = args.flags.options()?;
+    build.threads = args.threads;
+    let opts = CheckOptions {
+        build,
+        exclude: args.exclude.clone(),
+        keep_output: args.output_dir.is_some(),
+        ..Default::default()
+    };
+    let report = fleet::check(&repo, &opts)?;
+    if let Some(dir) = &args.output_dir {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for r in &report.roots {
+            if let Some(out) = &r.output {
+                let name = r.dir.to_string_lossy().replace('/', "_");
+                let file = dir.join(format!("{name}.yaml"));
+                std::fs::write(&file, out).map_err(|e| format!("{}: {e}", file.display()))?;
+            }
+        }
+    }
+    match args.format {
+        CheckFormat::Json => println!("{:#}", report.to_json()),
+        CheckFormat::Text => {
+            let (mut ok, mut failed, mut skipped) = (0, 0, 0);
+            for r in &report.roots {
+                let ms = r.elapsed.as_secs_f64() * 1000.0;
+                let dir = r.dir.display();
+                match &r.status {
+                    Status::Ok => {
+                        ok += 1;
+                        println!("ok      {dir}  ({} documents, {ms:.1} ms)", r.documents);
+                    }
+                    Status::Skipped(why) => {
+                        skipped += 1;
+                        println!("skipped {dir}  ({why})");
+                    }
+                    Status::Failed(e) => {
+                        failed += 1;
+                        println!("FAILED  {dir}  ({ms:.1} ms)\n        {e}");
+                    }
+                }
+            }
+            println!(
+                "{} roots: {ok} ok, {failed} failed, {skipped} skipped in {:.2} s",
+                report.roots.len(),
+                report.elapsed.as_secs_f64()
+            );
+        }
+    }
+    Ok(!report.failed())
+}
+
+/// Runs `diff`; Ok(false) when something changed (exit 1).
+pub fn diff(args: DiffArgs) -> Result<bool, Failure> {
+    let repo = args.repo.clone().unwrap_or_else(|| PathBuf::from("."));
+    let opts = CheckOptions {
+        build: args.flags.options()?,
+        exclude: args.exclude.clone(),
+        only: args.root.clone(),
+        keep_output: true,
+    };
+    let report = fleet::diff(&repo, &args.base, args.head.as_deref(), &opts)?;
+    match args.format {
+        DiffFormat::Text => print!("{}", report.to_text()),
+        DiffFormat::Markdown => print!("{}", report.to_markdown()),
+        DiffFormat::Json => println!("{:#}", report.to_json()),
+    }
+    Ok(!report.changed())
+}

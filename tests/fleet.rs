@@ -1,0 +1,283 @@
+//! `rustomize check` and `rustomize diff` (library and command line): every root found and
+//! built as `rustomize build` builds it, components skipped, ignored and excluded
+//! directories left out, failures reported; diffs between two commits of a git repository
+//! made here, per resource, without touching the checkout.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use rustomize::fleet::{self, CheckOptions, Status};
+use rustomize::fs::DiskFs;
+
+/// A scratch directory, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("rz-fleet-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+    fn write(&self, rel: &str, text: &str) {
+        let p = self.0.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    fn git(&self, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(&self.0)
+            .args(args)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn deployment(name: &str, image: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  template:\n    spec:\n      containers:\n      - name: app\n        image: {image}\n"
+    )
+}
+
+fn status_of<'a>(report: &'a fleet::CheckReport, dir: &str) -> &'a Status {
+    &report
+        .roots
+        .iter()
+        .find(|r| r.dir == Path::new(dir))
+        .unwrap_or_else(|| panic!("no root {dir} in {:?}", report.roots))
+        .status
+}
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/corpus")
+}
+
+#[test]
+fn check_of_the_corpus_prints_what_build_prints_and_kubectl_printed() {
+    let opts = CheckOptions {
+        keep_output: true,
+        ..Default::default()
+    };
+    let report = fleet::check(&corpus(), &opts).unwrap();
+    assert!(report.roots.len() > 100, "{}", report.roots.len());
+    assert!(!report.failed(), "{:#}", report.to_json());
+    for r in &report.roots {
+        let Status::Ok = r.status else { continue };
+        let alone = rustomize::render(
+            Arc::new(DiskFs),
+            &corpus().join(&r.dir),
+            &Default::default(),
+        )
+        .unwrap();
+        assert!(
+            r.output.as_deref() == Some(&alone[..]),
+            "{}",
+            r.dir.display()
+        );
+        assert_eq!(r.documents, r.resources.len());
+    }
+    // Each corpus case's root is among them, with kubectl's bytes.
+    for case in std::fs::read_dir(corpus()).unwrap() {
+        let case = case.unwrap().path();
+        let meta = std::fs::read_to_string(case.join("case.yaml")).unwrap();
+        let root = meta
+            .lines()
+            .find_map(|l| l.strip_prefix("root: "))
+            .unwrap()
+            .trim();
+        let dir = Path::new(case.file_name().unwrap()).join("in").join(root);
+        let found = report.roots.iter().find(|r| r.dir == dir).unwrap();
+        let expected = std::fs::read(case.join("expected.yaml")).unwrap();
+        assert!(
+            found.output.as_deref() == Some(&expected[..]),
+            "{}",
+            dir.display()
+        );
+    }
+}
+
+#[test]
+fn check_skips_components_and_ignored_directories_and_reports_failures() {
+    let s = Scratch::new("check");
+    s.write("base/kustomization.yaml", "resources:\n- app.yaml\n");
+    s.write("base/app.yaml", &deployment("app", "app:1.0"));
+    s.write(
+        "overlays/a/kustomization.yaml",
+        "resources:\n- ../../base\nnamePrefix: a-\n",
+    );
+    s.write(
+        "overlays/b/kustomization.yaml",
+        "resources:\n- ../../base\ncomponents:\n- ../../comp\n",
+    );
+    s.write(
+        "comp/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nnameSuffix: -c\n",
+    );
+    s.write("broken/kustomization.yaml", "resources:\n- missing.yaml\n");
+    s.write(".gitignore", "generated/\n");
+    s.write("generated/kustomization.yaml", "resources:\n- nope.yaml\n");
+    s.write("apps/.sourceignore", "old/\n");
+    s.write("apps/old/kustomization.yaml", "resources:\n- nope.yaml\n");
+    s.write("archive/x/kustomization.yaml", "resources:\n- nope.yaml\n");
+    let opts = CheckOptions {
+        exclude: vec!["archive".into()],
+        keep_output: true,
+        ..Default::default()
+    };
+    let report = fleet::check(&s.0, &opts).unwrap();
+    let dirs: Vec<String> = report
+        .roots
+        .iter()
+        .map(|r| r.dir.display().to_string())
+        .collect();
+    assert_eq!(
+        dirs,
+        ["base", "broken", "comp", "overlays/a", "overlays/b"],
+        "{dirs:?}"
+    );
+    assert!(matches!(status_of(&report, "comp"), Status::Skipped(_)));
+    let Status::Failed(e) = status_of(&report, "broken") else {
+        panic!("broken built")
+    };
+    assert_eq!(e.kind(), rustomize::ErrorKind::Load);
+    assert!(report.failed());
+    let b = report
+        .roots
+        .iter()
+        .find(|r| r.dir == Path::new("overlays/b"))
+        .unwrap();
+    assert_eq!(b.resources[0].0, "Deployment.apps/app-c");
+    let json = report.to_json();
+    assert_eq!(
+        (
+            json["ok"].as_u64(),
+            json["failed"].as_u64(),
+            json["skipped"].as_u64()
+        ),
+        (Some(3), Some(1), Some(1))
+    );
+}
+
+#[test]
+fn diff_between_two_commits_per_resource_without_touching_the_checkout() {
+    let s = Scratch::new("diff");
+    s.git(&["init", "-q", "-b", "main"]);
+    s.write(
+        "base/kustomization.yaml",
+        "resources:\n- app.yaml\n- svc.yaml\n",
+    );
+    s.write("base/app.yaml", &deployment("app", "app:1.0"));
+    s.write(
+        "base/svc.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: app\n",
+    );
+    s.write(
+        "prod/kustomization.yaml",
+        "resources:\n- ../base\nnamespace: prod\n",
+    );
+    s.git(&["add", "-A"]);
+    s.git(&["commit", "-qm", "one"]);
+    let first = s.git(&["rev-parse", "HEAD"]).trim().to_string();
+    s.write("base/app.yaml", &deployment("app", "app:1.1"));
+    s.write(
+        "base/kustomization.yaml",
+        "resources:\n- app.yaml\nconfigMapGenerator:\n- name: cfg\n  literals:\n  - a=b\n",
+    );
+    s.write("staging/kustomization.yaml", "resources:\n- ../base\n");
+    s.git(&["add", "-A"]);
+    s.git(&["commit", "-qm", "two"]);
+    let status_before = s.git(&["status", "--porcelain"]);
+    let worktrees_before = s.git(&["worktree", "list"]);
+
+    let report = fleet::diff(&s.0, &first, Some("main"), &CheckOptions::default()).unwrap();
+    assert!(report.changed());
+    let prod = report
+        .roots
+        .iter()
+        .find(|r| r.dir == Path::new("prod"))
+        .unwrap();
+    // The name hash is kubectl's for this ConfigMap.
+    assert_eq!(prod.added, ["ConfigMap/prod/cfg-4h2mbtbbt6"]);
+    assert_eq!(prod.removed, ["Service/prod/app"]);
+    assert_eq!(prod.changed.len(), 1);
+    let (id, diff) = &prod.changed[0];
+    assert_eq!(id, "Deployment.apps/prod/app");
+    assert!(diff.contains("-      - image: app:1.0\n"), "{diff}");
+    assert!(diff.contains("+      - image: app:1.1\n"), "{diff}");
+    let staging = report
+        .roots
+        .iter()
+        .find(|r| r.dir == Path::new("staging"))
+        .unwrap();
+    assert_eq!(staging.state, "added");
+    let md = report.to_markdown();
+    assert!(md.contains("| `prod` | 1 | 1 | 1 |"), "{md}");
+    assert!(md.contains("```diff"), "{md}");
+
+    // Nothing changed between a commit and itself, nor between HEAD and a clean tree.
+    assert!(
+        !fleet::diff(&s.0, "main", Some("main"), &Default::default())
+            .unwrap()
+            .changed()
+    );
+    assert!(!fleet::diff(&s.0, "HEAD", None, &Default::default())
+        .unwrap()
+        .changed());
+    // An edit in the working tree shows against HEAD.
+    s.write("base/app.yaml", &deployment("app", "app:2.0"));
+    let dirty = fleet::diff(&s.0, "HEAD", None, &Default::default()).unwrap();
+    assert_eq!(dirty.roots.len(), 3, "{:#}", dirty.to_json());
+    s.write("base/app.yaml", &deployment("app", "app:1.1"));
+
+    assert_eq!(s.git(&["status", "--porcelain"]), status_before);
+    assert_eq!(s.git(&["worktree", "list"]), worktrees_before);
+    let unknown = fleet::diff(&s.0, "no-such-ref", None, &Default::default()).unwrap_err();
+    assert!(unknown.to_string().contains("no-such-ref"), "{unknown}");
+}
+
+#[test]
+fn the_commands_exit_1_on_a_failed_build_or_a_change() {
+    let s = Scratch::new("cli");
+    s.git(&["init", "-q", "-b", "main"]);
+    s.write("app/kustomization.yaml", "resources:\n- app.yaml\n");
+    s.write("app/app.yaml", &deployment("app", "app:1.0"));
+    s.git(&["add", "-A"]);
+    s.git(&["commit", "-qm", "one"]);
+    let rz = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_rustomize"))
+            .args(args)
+            .current_dir(&s.0)
+            .output()
+            .unwrap()
+    };
+    let ok = rz(&["check"]);
+    assert_eq!(ok.status.code(), Some(0), "{ok:?}");
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("1 roots: 1 ok, 0 failed"));
+    let same = rz(&["diff", "main"]);
+    assert_eq!(same.status.code(), Some(0), "{same:?}");
+    s.write("app/app.yaml", &deployment("app", "app:1.2"));
+    let changed = rz(&["diff", "main", "--format", "markdown"]);
+    assert_eq!(changed.status.code(), Some(1), "{changed:?}");
+    assert!(String::from_utf8_lossy(&changed.stdout).contains("| `app` | 0 | 0 | 1 |"));
+    s.write("bad/kustomization.yaml", "resources: 5\n");
+    let failed = rz(&["check", "--format", "json"]);
+    assert_eq!(failed.status.code(), Some(1), "{failed:?}");
+    let json: serde_json::Value = serde_json::from_slice(&failed.stdout).unwrap();
+    assert_eq!(json["failed"], 1);
+}
