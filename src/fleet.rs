@@ -671,3 +671,399 @@ fn export_revision(repo: &Path, rev: &str) -> Result<crate::remote::git::TempDir
     }
     Ok(dir)
 }
+
+/// What [`check_flux`] renders and how.
+#[derive(Clone)]
+pub struct FluxCheckOptions {
+    /// Substitution strictness, limits, remote access (`root` is set to the repository).
+    pub flux: crate::flux::FluxOptions,
+    /// Files and directories to leave out of the scan (gitignore-style globs).
+    pub exclude: Vec<String>,
+    /// The sources that are this repository, as `Kind/name` (default:
+    /// `GitRepository/flux-system`, what `flux bootstrap` creates). Kustomizations of other
+    /// sources are reported as skipped.
+    pub sources: Vec<String>,
+    /// Keep each render's output.
+    pub keep_output: bool,
+}
+
+impl Default for FluxCheckOptions {
+    fn default() -> Self {
+        FluxCheckOptions {
+            flux: crate::flux::FluxOptions::new("."),
+            exclude: Vec::new(),
+            sources: vec!["GitRepository/flux-system".into()],
+            keep_output: false,
+        }
+    }
+}
+
+/// One Flux Kustomization's render.
+#[derive(Debug)]
+pub struct FluxResult {
+    /// `namespace/name`.
+    pub name: String,
+    /// Where its definition comes from: the manifest file (relative to the repository),
+    /// or the Kustomization whose render produced it.
+    pub defined_in: String,
+    /// The Kustomization whose render produced it (`None` when only a file defines it, or
+    /// when it produces itself, as `flux-system` does).
+    pub parent: Option<String>,
+    /// `spec.path`.
+    pub path: String,
+    /// How it ended.
+    pub status: Status,
+    /// Documents in the output.
+    pub documents: usize,
+    /// Time of the last render.
+    pub elapsed: Duration,
+    /// The output (with [`FluxCheckOptions::keep_output`]).
+    pub output: Option<Vec<u8>>,
+}
+
+/// The result of [`check_flux`].
+#[derive(Debug)]
+pub struct FluxReport {
+    /// Every Kustomization, parents before their children, then by name.
+    pub kustomizations: Vec<FluxResult>,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+impl FluxReport {
+    /// Whether any render failed.
+    pub fn failed(&self) -> bool {
+        self.kustomizations
+            .iter()
+            .any(|k| matches!(k.status, Status::Failed(_)))
+    }
+
+    /// The Kustomizations as a tree, one per line, children indented under the one that
+    /// produced them.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let mut depth: HashMap<&str, usize> = HashMap::new();
+        for k in &self.kustomizations {
+            let d = k
+                .parent
+                .as_deref()
+                .and_then(|p| depth.get(p))
+                .map_or(0, |d| d + 1);
+            depth.insert(&k.name, d);
+            let indent = "  ".repeat(d);
+            let line = match &k.status {
+                Status::Ok => format!(
+                    "ok      {indent}{}  {}  ({} documents, {:.1} ms)",
+                    k.name,
+                    k.path,
+                    k.documents,
+                    k.elapsed.as_secs_f64() * 1000.0
+                ),
+                Status::Skipped(why) => format!("skipped {indent}{}  ({why})", k.name),
+                Status::Failed(e) => format!("FAILED  {indent}{}  {}\n        {e}", k.name, k.path),
+            };
+            out.push_str(&line);
+            out.push('\n');
+        }
+        out
+    }
+
+    /// The report as JSON: `{"kustomizations": [{"name", "definedIn", "parent", "path",
+    /// "status", "documents", "ms", "error"?, "reason"?}], "ms"}`.
+    pub fn to_json(&self) -> Value {
+        let list: Vec<Value> = self
+            .kustomizations
+            .iter()
+            .map(|k| {
+                let mut o = json!({
+                    "name": k.name, "definedIn": k.defined_in, "parent": k.parent,
+                    "path": k.path, "documents": k.documents,
+                    "ms": k.elapsed.as_secs_f64() * 1000.0,
+                });
+                o["status"] = match &k.status {
+                    Status::Ok => "ok".into(),
+                    Status::Skipped(why) => {
+                        o["reason"] = why.as_str().into();
+                        "skipped".into()
+                    }
+                    Status::Failed(e) => {
+                        o["error"] = e.to_string().into();
+                        "failed".into()
+                    }
+                };
+                o
+            })
+            .collect();
+        json!({"kustomizations": list, "ms": self.elapsed.as_secs_f64() * 1000.0})
+    }
+}
+
+/// A Kustomization definition and where it came from.
+struct Definition {
+    ks: crate::flux::FluxKustomization,
+    defined_in: String,
+    parent: Option<String>,
+}
+
+/// Every YAML document of the repository's files (not ignored, not excluded), with the
+/// file it is in; files that are not YAML manifests are skipped.
+fn scan_manifests(repo: &Path, exclude: &[String]) -> Result<Vec<(PathBuf, Value)>, Error> {
+    let mut overrides = ignore::overrides::OverrideBuilder::new(repo);
+    for glob in exclude {
+        overrides
+            .add(&format!("!{glob}"))
+            .map_err(|e| Error::new(ErrorKind::Load, glob, format!("--exclude: {e}")))?;
+    }
+    let overrides = overrides
+        .build()
+        .map_err(|e| Error::new(ErrorKind::Load, repo.display(), e.to_string()))?;
+    let walk = ignore::WalkBuilder::new(repo)
+        .add_custom_ignore_filename(".sourceignore")
+        .require_git(false)
+        .follow_links(false)
+        .overrides(overrides)
+        .sort_by_file_name(|a, b| a.cmp(b))
+        .build();
+    let limits = crate::budget::Limits::default();
+    let mut out = Vec::new();
+    for entry in walk {
+        let entry =
+            entry.map_err(|e| Error::new(ErrorKind::Load, repo.display(), e.to_string()))?;
+        let path = entry.path();
+        let yaml = matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        );
+        if !yaml || !entry.file_type().is_some_and(|t| t.is_file()) {
+            continue;
+        }
+        let Ok(bytes) = DiskFs.read(path, limits.file_bytes) else {
+            continue;
+        };
+        let Ok(docs) = crate::yaml::read_stream(&bytes, crate::yaml::Limits::default()) else {
+            continue;
+        };
+        let rel = path.strip_prefix(repo).unwrap_or(path).to_path_buf();
+        out.extend(docs.into_iter().map(|d| (rel.clone(), d.value)));
+    }
+    Ok(out)
+}
+
+fn object_key(v: &Value) -> String {
+    let meta = |k: &str| {
+        v.get("metadata")
+            .and_then(|m| m.get(k))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    format!(
+        "{}/{}/{}",
+        v.get("kind").and_then(Value::as_str).unwrap_or(""),
+        meta("namespace"),
+        meta("name")
+    )
+}
+
+/// Renders every Flux `Kustomization` of a repository as kustomize-controller would, and
+/// those their renders produce (the `clusters/…` → `infrastructure` → `apps` chain): the
+/// Kustomizations written in the repository's manifests are rendered, the Kustomizations
+/// and the ConfigMaps/Secrets in their outputs join the set (a rendered definition replaces
+/// the written one, as it is what the cluster receives), and renders repeat until nothing
+/// new appears. `postBuild.substituteFrom` finds the ConfigMaps and Secrets the repository
+/// defines; one that only the cluster has is reported as the render's error.
+pub fn check_flux(repo: &Path, opts: &FluxCheckOptions) -> Result<FluxReport, Error> {
+    use crate::flux::FluxKustomization;
+    let start = Instant::now();
+    let repo = DiskFs
+        .canonicalize(repo)
+        .map_err(|e| Error::new(ErrorKind::Load, repo.display(), e.to_string()))?;
+    let mut defs: BTreeMap<String, Definition> = BTreeMap::new();
+    let mut objects: BTreeMap<String, Value> = BTreeMap::new();
+    for (file, doc) in scan_manifests(&repo, &opts.exclude)? {
+        if FluxKustomization::is_flux_kustomization(&doc) {
+            if let Ok(ks) = FluxKustomization::from_object(&doc, &file) {
+                defs.entry(ks.qualified_name()).or_insert(Definition {
+                    ks,
+                    defined_in: file.display().to_string(),
+                    parent: None,
+                });
+            }
+        } else if matches!(
+            doc.get("kind").and_then(Value::as_str),
+            Some("ConfigMap" | "Secret")
+        ) {
+            objects.insert(object_key(&doc), doc);
+        }
+    }
+    let mut flux_opts = opts.flux.clone();
+    flux_opts.root = repo.clone();
+    let fs: Arc<dyn FileSystem> = Arc::new(SharedReads::new(Arc::new(DiskFs)));
+    // What each Kustomization was last rendered from (its spec and the objects known), so
+    // that only what changed is rendered again.
+    let mut rendered: BTreeMap<String, (String, usize)> = BTreeMap::new();
+    let mut results: BTreeMap<String, FluxResult> = BTreeMap::new();
+    let mut generation = 0usize;
+    // Each round can only add what a render printed; a chain deeper than this is a loop.
+    for _round in 0..16 {
+        let pending: Vec<String> = defs
+            .iter()
+            .filter(|(name, d)| {
+                let spec = Value::Object(d.ks.spec.clone()).to_string();
+                rendered.get(*name) != Some(&(spec, generation))
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        if pending.is_empty() {
+            break;
+        }
+        let object_list: Vec<Value> = objects.values().cloned().collect();
+        let mut learned = false;
+        for name in pending {
+            let d = &defs[&name];
+            let spec = Value::Object(d.ks.spec.clone()).to_string();
+            rendered.insert(name.clone(), (spec, generation));
+            let (result, produced) = render_flux(&fs, &repo, d, &object_list, &flux_opts, opts);
+            results.insert(name.clone(), result);
+            for doc in produced {
+                if FluxKustomization::is_flux_kustomization(&doc) {
+                    let Ok(ks) = FluxKustomization::from_object(&doc, Path::new(&name)) else {
+                        continue;
+                    };
+                    let key = ks.qualified_name();
+                    let same = defs.get(&key).is_some_and(|old| old.ks.spec == ks.spec);
+                    let parent = (key != name).then(|| name.clone());
+                    if !same {
+                        defs.insert(
+                            key,
+                            Definition {
+                                ks,
+                                defined_in: format!("rendered by {name}"),
+                                parent,
+                            },
+                        );
+                    } else if let Some(old) = defs.get_mut(&key) {
+                        if old.parent.is_none() {
+                            old.parent = parent;
+                        }
+                    }
+                } else if matches!(
+                    doc.get("kind").and_then(Value::as_str),
+                    Some("ConfigMap" | "Secret")
+                ) {
+                    let key = object_key(&doc);
+                    if objects.get(&key) != Some(&doc) {
+                        objects.insert(key, doc);
+                        learned = true;
+                    }
+                }
+            }
+        }
+        if learned {
+            generation += 1;
+        }
+    }
+    for (name, d) in &defs {
+        if let Some(r) = results.get_mut(name) {
+            r.parent = d.parent.clone();
+            r.defined_in = d.defined_in.clone();
+        }
+    }
+    // Parents first: a depth-first walk from the Kustomizations nothing else produced.
+    let mut children: BTreeMap<Option<String>, Vec<String>> = BTreeMap::new();
+    for r in results.values() {
+        let parent = r.parent.clone().filter(|p| results.contains_key(p));
+        children.entry(parent).or_default().push(r.name.clone());
+    }
+    let mut order = Vec::new();
+    let mut stack: Vec<String> = children.get(&None).cloned().unwrap_or_default();
+    stack.reverse();
+    let mut seen = BTreeSet::new();
+    while let Some(n) = stack.pop() {
+        if !seen.insert(n.clone()) {
+            continue;
+        }
+        if let Some(c) = children.get(&Some(n.clone())) {
+            stack.extend(c.iter().rev().cloned());
+        }
+        order.push(n);
+    }
+    // Kustomizations in a cycle of producers have no root: list them last.
+    order.extend(
+        results
+            .keys()
+            .filter(|k| !seen.contains(*k))
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
+    let kustomizations = order
+        .into_iter()
+        .filter_map(|n| results.remove(&n))
+        .collect();
+    Ok(FluxReport {
+        kustomizations,
+        elapsed: start.elapsed(),
+    })
+}
+
+/// Renders one Flux Kustomization; returns its result and the documents it printed.
+fn render_flux(
+    fs: &Arc<dyn FileSystem>,
+    repo: &Path,
+    d: &Definition,
+    objects: &[Value],
+    flux_opts: &crate::flux::FluxOptions,
+    opts: &FluxCheckOptions,
+) -> (FluxResult, Vec<Value>) {
+    let start = Instant::now();
+    let path = d.ks.path().unwrap_or("./").to_string();
+    let mut result = FluxResult {
+        name: d.ks.qualified_name(),
+        defined_in: d.defined_in.clone(),
+        parent: d.parent.clone(),
+        path: path.clone(),
+        status: Status::Ok,
+        documents: 0,
+        elapsed: Duration::ZERO,
+        output: None,
+    };
+    let source = d.ks.spec.get("sourceRef");
+    let source = format!(
+        "{}/{}",
+        source
+            .and_then(|s| s.get("kind"))
+            .and_then(Value::as_str)
+            .unwrap_or(""),
+        source
+            .and_then(|s| s.get("name"))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    );
+    if !opts.sources.contains(&source) {
+        result.status = Status::Skipped(format!("source {source} is not this repository"));
+        return (result, Vec::new());
+    }
+    let dir = repo.join(&path);
+    let built = crate::flux::build(fs.clone(), &dir, &d.ks, objects, flux_opts).and_then(|m| {
+        let out = crate::build::emit(&m, &flux_opts.build_options())?;
+        Ok((m, out))
+    });
+    let mut produced = Vec::new();
+    match built {
+        Ok((m, out)) => {
+            result.documents = m.len();
+            produced = m
+                .resources()
+                .iter()
+                .filter(|r| matches!(r.kind(), "Kustomization" | "ConfigMap" | "Secret"))
+                .map(|r| r.obj().clone())
+                .collect();
+            if opts.keep_output {
+                result.output = Some(out);
+            }
+        }
+        Err(e) => result.status = Status::Failed(e),
+    }
+    result.elapsed = start.elapsed();
+    (result, produced)
+}

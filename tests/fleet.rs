@@ -281,3 +281,126 @@ fn the_commands_exit_1_on_a_failed_build_or_a_change() {
     let json: serde_json::Value = serde_json::from_slice(&failed.stdout).unwrap();
     assert_eq!(json["failed"], 1);
 }
+
+fn flux_kustomization(name: &str, path: &str, source: &str, extra: &str) -> String {
+    format!(
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: {name}\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: {path}\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: {source}\n{extra}"
+    )
+}
+
+#[test]
+fn check_flux_follows_the_clusters_infrastructure_apps_chain() {
+    let s = Scratch::new("flux");
+    s.write(
+        "clusters/prod/flux-system/kustomization.yaml",
+        "resources:\n- gotk-sync.yaml\n",
+    );
+    s.write(
+        "clusters/prod/flux-system/gotk-sync.yaml",
+        &format!(
+            "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  url: ssh://git@example.com/fleet\n---\n{}",
+            flux_kustomization("flux-system", "./clusters/prod", "flux-system", "")
+        ),
+    );
+    s.write(
+        "clusters/prod/infrastructure.yaml",
+        &flux_kustomization("infrastructure", "./infrastructure", "flux-system", ""),
+    );
+    s.write(
+        "clusters/prod/apps.yaml",
+        &flux_kustomization(
+            "apps",
+            "./apps/prod",
+            "flux-system",
+            "  postBuild:\n    substitute:\n      env: prod\n    substituteFrom:\n    - kind: ConfigMap\n      name: cluster-vars\n",
+        ),
+    );
+    s.write(
+        "clusters/prod/cluster-only.yaml",
+        &flux_kustomization(
+            "cluster-only",
+            "./apps/prod",
+            "flux-system",
+            "  postBuild:\n    substituteFrom:\n    - kind: Secret\n      name: only-in-the-cluster\n",
+        ),
+    );
+    s.write(
+        "clusters/prod/external.yaml",
+        &flux_kustomization("external", "./", "other-repo", ""),
+    );
+    // The ConfigMap apps substitutes from is made by the infrastructure Kustomization.
+    s.write(
+        "infrastructure/vars.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cluster-vars\n  namespace: flux-system\ndata:\n  domain: example.com\n",
+    );
+    s.write(
+        "infrastructure/ns.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: web\n",
+    );
+    s.write("apps/base/kustomization.yaml", "resources:\n- app.yaml\n");
+    s.write(
+        "apps/base/app.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n  namespace: web\ndata:\n  host: app.${domain}\n  env: ${env:=dev}\n",
+    );
+    s.write("apps/prod/kustomization.yaml", "resources:\n- ../base\n");
+
+    let opts = fleet::FluxCheckOptions {
+        keep_output: true,
+        ..Default::default()
+    };
+    let report = fleet::check_flux(&s.0, &opts).unwrap();
+    let names: Vec<(&str, Option<&str>)> = report
+        .kustomizations
+        .iter()
+        .map(|k| (k.name.as_str(), k.parent.as_deref()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("flux-system/flux-system", None),
+            ("flux-system/apps", Some("flux-system/flux-system")),
+            ("flux-system/cluster-only", Some("flux-system/flux-system")),
+            ("flux-system/external", Some("flux-system/flux-system")),
+            (
+                "flux-system/infrastructure",
+                Some("flux-system/flux-system")
+            ),
+        ]
+    );
+    let get = |n: &str| report.kustomizations.iter().find(|k| k.name == n).unwrap();
+    let apps = get("flux-system/apps");
+    assert!(matches!(apps.status, Status::Ok), "{:?}", apps.status);
+    let out = String::from_utf8(apps.output.clone().unwrap()).unwrap();
+    assert!(out.contains("host: app.example.com\n"), "{out}");
+    assert!(out.contains("env: prod\n"), "{out}");
+    assert!(matches!(
+        get("flux-system/external").status,
+        Status::Skipped(_)
+    ));
+    let Status::Failed(e) = &get("flux-system/cluster-only").status else {
+        panic!("a variable only the cluster has was guessed")
+    };
+    assert!(e.to_string().contains("only-in-the-cluster"), "{e}");
+    let root = get("flux-system/flux-system");
+    // The GitRepository and the five Kustomizations.
+    assert_eq!(root.documents, 6);
+    let text = report.to_text();
+    assert!(
+        text.contains("\nok        flux-system/apps  ./apps/prod"),
+        "{text}"
+    );
+    // The same render as `rustomize build --flux` of that Kustomization with those vars.
+    let alone = Command::new(env!("CARGO_BIN_EXE_rustomize"))
+        .args(["build", "--flux-kustomization", "clusters/prod/apps.yaml"])
+        .args([
+            "--substitute-from",
+            "infrastructure/vars.yaml",
+            "--flux-root",
+            ".",
+        ])
+        .current_dir(&s.0)
+        .output()
+        .unwrap();
+    assert!(alone.status.success(), "{alone:?}");
+    assert_eq!(String::from_utf8(alone.stdout).unwrap(), out);
+}

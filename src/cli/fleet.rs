@@ -12,7 +12,8 @@ use super::Failure;
 pub const CHECK_EXAMPLES: &str = "Examples:
   rustomize check                              # every kustomization under .
   rustomize check gitops --exclude 'archive/**' --format json
-  rustomize check --output-dir rendered        # rendered/<dir>.yaml for each root";
+  rustomize check --output-dir rendered        # rendered/<dir>.yaml for each root
+  rustomize check --flux                       # every Flux Kustomization, as the controller renders it";
 
 pub const DIFF_EXAMPLES: &str = "Examples:
   rustomize diff origin/main                   # main against the working tree
@@ -48,6 +49,17 @@ pub struct CheckArgs {
     /// At most this many builds at once (default: the cores, up to 8)
     #[arg(long, value_name = "N")]
     threads: Option<std::num::NonZeroUsize>,
+    /// Render every Flux Kustomization of the repository (and those their renders
+    /// produce) as kustomize-controller would, instead of every kustomization directory
+    #[arg(long, help_heading = "Flux mode")]
+    flux: bool,
+    /// A source that is this repository, as KIND/NAME (repeatable; default
+    /// GitRepository/flux-system)
+    #[arg(long, value_name = "KIND/NAME", help_heading = "Flux mode")]
+    source: Vec<String>,
+    /// A missing ${VAR} becomes empty instead of an error
+    #[arg(long, help_heading = "Flux mode")]
+    no_strict_substitution: bool,
     #[command(flatten)]
     flags: BuildFlags,
 }
@@ -76,6 +88,9 @@ pub struct DiffArgs {
 
 /// Runs `check`; Ok(false) when a build failed (exit 1).
 pub fn check(args: CheckArgs) -> Result<bool, Failure> {
+    if args.flux {
+        return check_flux(args);
+    }
     let repo = args.repo.clone().unwrap_or_else(|| PathBuf::from("."));
     let mut build = args.flags.options()?;
     build.threads = args.threads;
@@ -144,4 +159,43 @@ pub fn diff(args: DiffArgs) -> Result<bool, Failure> {
         DiffFormat::Json => println!("{:#}", report.to_json()),
     }
     Ok(!report.changed())
+}
+
+fn check_flux(args: CheckArgs) -> Result<bool, Failure> {
+    let repo = args.repo.clone().unwrap_or_else(|| PathBuf::from("."));
+    let build = args.flags.options()?;
+    let mut opts = fleet::FluxCheckOptions {
+        exclude: args.exclude.clone(),
+        keep_output: args.output_dir.is_some(),
+        ..Default::default()
+    };
+    if !args.source.is_empty() {
+        opts.sources = args.source.clone();
+    }
+    opts.flux.strict = !args.no_strict_substitution;
+    opts.flux.limits = build.limits.clone();
+    opts.flux.remote = build.remote.clone();
+    opts.flux.threads = args.threads;
+    let report = fleet::check_flux(&repo, &opts)?;
+    if let Some(dir) = &args.output_dir {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for k in &report.kustomizations {
+            if let Some(out) = &k.output {
+                let file = dir.join(format!("{}.yaml", k.name.replace('/', "_")));
+                std::fs::write(&file, out).map_err(|e| format!("{}: {e}", file.display()))?;
+            }
+        }
+    }
+    match args.format {
+        CheckFormat::Json => println!("{:#}", report.to_json()),
+        CheckFormat::Text => {
+            print!("{}", report.to_text());
+            println!(
+                "{} Flux Kustomizations in {:.2} s",
+                report.kustomizations.len(),
+                report.elapsed.as_secs_f64()
+            );
+        }
+    }
+    Ok(!report.failed())
 }

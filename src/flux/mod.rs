@@ -78,19 +78,35 @@ impl FluxKustomization {
                 source,
             },
         )?;
-        let Some(Value::Object(obj)) = doc else {
+        match doc {
+            Some(v) => FluxKustomization::from_object(&v, file),
+            None => Err(Error::new(
+                ErrorKind::Flux,
+                file.display(),
+                "not a Flux Kustomization: expected a YAML object",
+            )),
+        }
+    }
+
+    /// Whether `v` is a Flux Kustomization (kind `Kustomization` of
+    /// `kustomize.toolkit.fluxcd.io`).
+    pub fn is_flux_kustomization(v: &Value) -> bool {
+        v.get("kind").and_then(Value::as_str) == Some("Kustomization")
+            && v.get("apiVersion")
+                .and_then(Value::as_str)
+                .is_some_and(|v| v.starts_with("kustomize.toolkit.fluxcd.io/"))
+    }
+
+    /// A Flux Kustomization from a parsed manifest read from `file`.
+    pub fn from_object(v: &Value, file: &Path) -> Result<FluxKustomization, Error> {
+        let Value::Object(obj) = v else {
             return Err(Error::new(
                 ErrorKind::Flux,
                 file.display(),
                 "not a Flux Kustomization: expected a YAML object",
             ));
         };
-        if obj.get("kind").and_then(Value::as_str) != Some("Kustomization")
-            || !obj
-                .get("apiVersion")
-                .and_then(Value::as_str)
-                .is_some_and(|v| v.starts_with("kustomize.toolkit.fluxcd.io/"))
-        {
+        if !FluxKustomization::is_flux_kustomization(v) {
             return Err(Error::new(ErrorKind::Flux,
                 file.display(),
                 "not a Flux Kustomization: expected kind Kustomization of kustomize.toolkit.fluxcd.io",
@@ -139,19 +155,9 @@ impl FluxKustomization {
             })?;
         let mut found = Vec::new();
         for d in docs {
-            let is_flux = d.value.get("kind").and_then(Value::as_str) == Some("Kustomization")
-                && d.value
-                    .get("apiVersion")
-                    .and_then(Value::as_str)
-                    .is_some_and(|v| v.starts_with("kustomize.toolkit.fluxcd.io/"));
-            if !is_flux {
-                continue;
+            if FluxKustomization::is_flux_kustomization(&d.value) {
+                found.push(FluxKustomization::from_object(&d.value, file)?);
             }
-            let text = yaml::to_string(&d.value).map_err(|source| Error::Emit {
-                resource: file.display().to_string(),
-                source,
-            })?;
-            found.push(FluxKustomization::parse(text.as_bytes(), file)?);
         }
         let names: Vec<String> = found.iter().map(|k| k.qualified_name()).collect();
         let chosen: Vec<FluxKustomization> = match name {
@@ -247,7 +253,7 @@ impl FluxOptions {
         }
     }
 
-    fn build_options(&self) -> Options {
+    pub(crate) fn build_options(&self) -> Options {
         Options {
             load_restrictor: LoadRestrictor::None,
             reorder: Reorder::None,
