@@ -101,10 +101,10 @@ pub struct Root {
     pub component: bool,
 }
 
-/// Every kustomization directory under `repo`, in path order, skipping what
-/// `.gitignore`/`.sourceignore` files and `exclude` globs exclude and hidden directories
-/// (`.git`, `.github`).
-pub fn find_roots(repo: &Path, exclude: &[String]) -> Result<Vec<Root>, Error> {
+/// The files and directories of `repo` in path order, without what `.gitignore` and
+/// `.sourceignore` files (as git and Flux read them), `exclude` globs and hidden names
+/// leave out; symbolic links are not followed.
+fn walk_repository(repo: &Path, exclude: &[String]) -> Result<ignore::Walk, Error> {
     let mut overrides = ignore::overrides::OverrideBuilder::new(repo);
     for glob in exclude {
         overrides
@@ -114,13 +114,20 @@ pub fn find_roots(repo: &Path, exclude: &[String]) -> Result<Vec<Root>, Error> {
     let overrides = overrides
         .build()
         .map_err(|e| Error::new(ErrorKind::Load, repo.display(), e.to_string()))?;
-    let walk = ignore::WalkBuilder::new(repo)
+    Ok(ignore::WalkBuilder::new(repo)
         .add_custom_ignore_filename(".sourceignore")
         .require_git(false)
         .follow_links(false)
         .overrides(overrides)
         .sort_by_file_name(|a, b| a.cmp(b))
-        .build();
+        .build())
+}
+
+/// Every kustomization directory under `repo`, in path order, skipping what
+/// `.gitignore`/`.sourceignore` files and `exclude` globs exclude and hidden directories
+/// (`.git`, `.github`).
+pub fn find_roots(repo: &Path, exclude: &[String]) -> Result<Vec<Root>, Error> {
+    let walk = walk_repository(repo, exclude)?;
     let mut roots = Vec::new();
     for entry in walk {
         let entry =
@@ -808,22 +815,7 @@ struct Definition {
 /// Every YAML document of the repository's files (not ignored, not excluded), with the
 /// file it is in; files that are not YAML manifests are skipped.
 fn scan_manifests(repo: &Path, exclude: &[String]) -> Result<Vec<(PathBuf, Value)>, Error> {
-    let mut overrides = ignore::overrides::OverrideBuilder::new(repo);
-    for glob in exclude {
-        overrides
-            .add(&format!("!{glob}"))
-            .map_err(|e| Error::new(ErrorKind::Load, glob, format!("--exclude: {e}")))?;
-    }
-    let overrides = overrides
-        .build()
-        .map_err(|e| Error::new(ErrorKind::Load, repo.display(), e.to_string()))?;
-    let walk = ignore::WalkBuilder::new(repo)
-        .add_custom_ignore_filename(".sourceignore")
-        .require_git(false)
-        .follow_links(false)
-        .overrides(overrides)
-        .sort_by_file_name(|a, b| a.cmp(b))
-        .build();
+    let walk = walk_repository(repo, exclude)?;
     let limits = crate::budget::Limits::default();
     let mut out = Vec::new();
     for entry in walk {
