@@ -200,6 +200,9 @@ pub struct RootResult {
     /// Each resource's id (`Kind/namespace/name`) and its printed YAML, in output order
     /// (with [`CheckOptions::keep_output`]): what [`diff`] compares.
     pub resources: Vec<(String, String)>,
+    /// kustomize's warnings for this root (deprecated fields, unused vars, ...), collected
+    /// rather than sent to [`Options::warnings`].
+    pub warnings: Vec<crate::warning::Warning>,
 }
 
 /// The result of [`check`].
@@ -220,7 +223,7 @@ impl CheckReport {
     }
 
     /// The report as JSON: `{"roots": [{"dir", "status", "documents", "bytes", "ms",
-    /// "error"?, "reason"?}], "ok", "failed", "skipped", "ms"}`.
+    /// "warnings", "error"?, "reason"?}], "ok", "failed", "skipped", "ms"}`.
     pub fn to_json(&self) -> Value {
         let mut counts = [0usize; 3];
         let roots: Vec<Value> = self
@@ -232,6 +235,7 @@ impl CheckReport {
                     "documents": r.documents,
                     "bytes": r.bytes,
                     "ms": r.elapsed.as_secs_f64() * 1000.0,
+                    "warnings": r.warnings.iter().map(|w| w.message.as_str()).collect::<Vec<_>>(),
                 });
                 let (status, i) = match &r.status {
                     Status::Ok => ("ok", 0),
@@ -277,6 +281,7 @@ pub fn check(repo: &Path, opts: &CheckOptions) -> Result<CheckReport, Error> {
     let threads = opts.build.thread_limit();
     let mut build_opts = opts.build.clone();
     build_opts.threads = std::num::NonZeroUsize::new(1);
+    build_opts.parse_cache = Some(Arc::new(crate::build::ParseCache::new()));
     let results = crate::par::map(&roots, threads, |root| {
         build_root(&fs, &repo, root, &build_opts, opts.keep_output)
     });
@@ -312,12 +317,18 @@ fn build_root(
         elapsed: Duration::ZERO,
         output: None,
         resources: Vec::new(),
+        warnings: Vec::new(),
     };
     if root.component {
         result.status = Status::Skipped("a Component is built only as part of another".into());
         return result;
     }
     let dir = repo.join(&root.dir);
+    let collector = crate::warning::Collector::default();
+    let opts = &Options {
+        warnings: Some(collector.sink()),
+        ..opts.clone()
+    };
     let built = crate::build::build(fs.clone(), &dir, opts)
         .and_then(|m| crate::build::emit(&m, opts).map(|out| (m, out)));
     match built {
@@ -340,6 +351,7 @@ fn build_root(
         }
         Err(e) => result.status = Status::Failed(e),
     }
+    result.warnings = collector.take();
     result.elapsed = start.elapsed();
     result
 }

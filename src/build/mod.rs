@@ -43,6 +43,7 @@ pub(crate) mod sort;
 mod target;
 
 pub(crate) use read::resources_from_bytes;
+pub use read::ParseCache;
 pub(crate) use target::{Accumulator, Target};
 
 /// `--reorder`.
@@ -83,6 +84,9 @@ pub struct Options {
     /// At most this many threads read files and print the result (`None`: one per core,
     /// up to 8). A build runs on one thread of its own besides, for its deep stack.
     pub threads: Option<std::num::NonZeroUsize>,
+    /// Parsed resource files shared between builds of one unchanging tree (what
+    /// [`crate::fleet::check`] does); `None` parses every file in each build.
+    pub parse_cache: Option<Arc<ParseCache>>,
 }
 
 impl Options {
@@ -105,6 +109,7 @@ impl Default for Options {
             warnings: None,
             warn_unmatched: false,
             threads: None,
+            parse_cache: None,
         }
     }
 }
@@ -130,6 +135,7 @@ pub(crate) struct BuildCtx {
     loaded_top: Cell<bool>,
     /// [`Options::thread_limit`].
     pub(crate) threads: usize,
+    pub(crate) parse_cache: Option<Arc<ParseCache>>,
 }
 
 impl BuildCtx {
@@ -143,6 +149,7 @@ impl BuildCtx {
             schema: RefCell::new(None),
             loaded_top: Cell::new(false),
             threads: opts.thread_limit(),
+            parse_cache: opts.parse_cache.clone(),
         }
     }
 

@@ -380,9 +380,12 @@ impl<'c> Target<'c> {
         // Files are read and parsed on all cores first; entries that are not files (bases)
         // are then built in order.
         let ldr = &self.ldr;
+        let cache = self.ctx.parse_cache.as_deref();
         let reads = crate::par::map(paths, self.ctx.threads, |path| {
-            ldr.load(path)
-                .map(|(file, bytes)| resources_from_bytes(&bytes, &file, ldr.budget()))
+            ldr.load(path).map(|(file, bytes)| match cache {
+                Some(cache) => cache.resources(&bytes, &file, ldr.budget()),
+                None => resources_from_bytes(&bytes, &file, ldr.budget()),
+            })
         });
         for (path, read) in paths.iter().zip(reads) {
             // kustomize tries each entry as a file, then as a directory or repository.

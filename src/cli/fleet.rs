@@ -121,7 +121,14 @@ pub fn check(args: CheckArgs) -> Result<bool, Failure> {
                 match &r.status {
                     Status::Ok => {
                         ok += 1;
-                        println!("ok      {dir}  ({} documents, {ms:.1} ms)", r.documents);
+                        let warned = match r.warnings.len() {
+                            0 => String::new(),
+                            n => format!(", {n} warnings"),
+                        };
+                        println!(
+                            "ok      {dir}  ({} documents, {ms:.1} ms{warned})",
+                            r.documents
+                        );
                     }
                     Status::Skipped(why) => {
                         skipped += 1;
