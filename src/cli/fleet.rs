@@ -40,7 +40,8 @@ pub struct CheckArgs {
     /// Leave out directories matching this gitignore-style glob (repeatable)
     #[arg(long, value_name = "GLOB")]
     exclude: Vec<String>,
-    /// Write each root's output to DIR/<root path with / as _>.yaml
+    /// Write each root's output to DIR/<root path with / as _>.yaml (_root.yaml for the
+    /// repository itself)
     #[arg(long, value_name = "DIR")]
     output_dir: Option<PathBuf>,
     /// Summary format
@@ -105,7 +106,11 @@ pub fn check(args: CheckArgs) -> Result<bool, Failure> {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         for r in &report.roots {
             if let Some(out) = &r.output {
-                let name = r.dir.to_string_lossy().replace('/', "_");
+                // The repository itself is `.`: not a hidden `..yaml`.
+                let name = match r.dir.to_string_lossy().as_ref() {
+                    "." => "_root".to_string(),
+                    dir => dir.replace('/', "_"),
+                };
                 let file = dir.join(format!("{name}.yaml"));
                 std::fs::write(&file, out).map_err(|e| format!("{}: {e}", file.display()))?;
             }
