@@ -635,25 +635,22 @@ fn export_revision(repo: &Path, rev: &str) -> Result<crate::remote::git::TempDir
     let dir = crate::remote::git::TempDir::new(&std::env::temp_dir(), "rustomize-diff-")
         .map_err(|e| fail(format!("creating a temporary directory: {e}")))?;
     // Below the repository's top, export that directory's tree (`REV:sub/dir`).
-    let prefix = std::process::Command::new("git")
-        .arg("-C")
-        .arg(repo)
-        .args(["rev-parse", "--show-prefix"])
-        .output()
-        .map_err(|e| fail(format!("running git: {e}")))?;
-    if !prefix.status.success() {
-        return Err(fail(format!(
-            "not a git repository: {}",
-            String::from_utf8_lossy(&prefix.stderr).trim()
-        )));
-    }
-    let prefix = String::from_utf8_lossy(&prefix.stdout).trim().to_string();
+    let git = crate::remote::git::git_program().map_err(|e| fail(e.to_string()))?;
+    let prefix = crate::remote::git::run(
+        &git,
+        repo,
+        &["rev-parse", "--show-prefix"],
+        Duration::from_secs(60),
+        &[],
+    )
+    .map_err(|e| fail(format!("not a git repository: {e}")))?;
+    let prefix = prefix.trim();
     let tree = if prefix.is_empty() {
         rev.to_string()
     } else {
         format!("{rev}:{prefix}")
     };
-    let mut archive = std::process::Command::new("git")
+    let mut archive = std::process::Command::new(&git)
         .arg("-C")
         .arg(repo)
         .args(["archive", "--format=tar", &tree])
@@ -910,22 +907,18 @@ pub fn check_flux(repo: &Path, opts: &FluxCheckOptions) -> Result<FluxReport, Er
     let mut generation = 0usize;
     // Each round can only add what a render printed; a chain deeper than this is a loop.
     for _round in 0..16 {
-        let pending: Vec<String> = defs
+        let pending: Vec<(String, String)> = defs
             .iter()
-            .filter(|(name, d)| {
-                let spec = Value::Object(d.ks.spec.clone()).to_string();
-                rendered.get(*name) != Some(&(spec, generation))
-            })
-            .map(|(name, _)| name.clone())
+            .map(|(name, d)| (name.clone(), Value::Object(d.ks.spec.clone()).to_string()))
+            .filter(|(name, spec)| rendered.get(name) != Some(&(spec.clone(), generation)))
             .collect();
         if pending.is_empty() {
             break;
         }
         let object_list: Vec<Value> = objects.values().cloned().collect();
         let mut learned = false;
-        for name in pending {
+        for (name, spec) in pending {
             let d = &defs[&name];
-            let spec = Value::Object(d.ks.spec.clone()).to_string();
             rendered.insert(name.clone(), (spec, generation));
             let (result, produced) = render_flux(&fs, &repo, d, &object_list, &flux_opts, opts);
             results.insert(name.clone(), result);

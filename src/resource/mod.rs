@@ -269,19 +269,19 @@ impl Resource {
 
     /// Labels as strings (kustomize's `GetLabels`).
     pub fn labels(&self) -> Map<String, Value> {
-        self.obj
-            .get("metadata")
-            .and_then(|m| m.get("labels"))
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default()
+        self.metadata_map("labels")
     }
 
     /// Annotations as strings (kustomize's `GetAnnotations`).
     pub fn annotations(&self) -> Map<String, Value> {
+        self.metadata_map("annotations")
+    }
+
+    /// A copy of `metadata.<field>` when it is a map, else an empty map.
+    fn metadata_map(&self, field: &str) -> Map<String, Value> {
         self.obj
             .get("metadata")
-            .and_then(|m| m.get("annotations"))
+            .and_then(|m| m.get(field))
             .and_then(Value::as_object)
             .cloned()
             .unwrap_or_default()
