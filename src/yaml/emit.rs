@@ -238,7 +238,191 @@ fn is_printable_at(b: &[u8], i: usize) -> bool {
         || (c == 0xEF && !(c1 == 0xBB && c2 == 0xBF) && !(c1 == 0xBF && (c2 == 0xBE || c2 == 0xBF)))
 }
 
+/// Bytes that play no part in the analysis past the first position: printable ASCII that is
+/// not a space, a flow indicator, `:` or `#`.
+const fn inert_table() -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut c = 0x21;
+    while c < 0x7F {
+        t[c] = !matches!(
+            c as u8,
+            b',' | b'?' | b'[' | b']' | b'{' | b'}' | b':' | b'#'
+        );
+        c += 1;
+    }
+    t
+}
+
+static INERT: [bool; 256] = inert_table();
+
 fn analyze(value: &str) -> Analysis {
+    if value.is_ascii() && value.len() > 1 {
+        analyze_ascii(value.as_bytes())
+    } else {
+        analyze_any(value)
+    }
+}
+
+/// [`analyze_any`] for ASCII text: runs of inert bytes are skipped in one step, since all
+/// they do is clear the "previous was a space/break" states.
+fn analyze_ascii(b: &[u8]) -> Analysis {
+    let mut flags = Flags::default();
+    if b.starts_with(b"---") || b.starts_with(b"...") {
+        flags.block_indicators = true;
+        flags.flow_indicators = true;
+    }
+    let mut preceded_by_whitespace = true;
+    let mut previous_space = false;
+    let mut previous_break = false;
+    let mut i = 0;
+    let n = b.len();
+    while i < n {
+        let c = b[i];
+        if i > 0 && INERT[c as usize] {
+            while i < n && INERT[b[i] as usize] {
+                i += 1;
+            }
+            previous_space = false;
+            previous_break = false;
+            preceded_by_whitespace = false;
+            continue;
+        }
+        let followed_by_whitespace = i + 1 >= n || b[i + 1] == b' ' || b[i + 1] == b'\t';
+        if i == 0 {
+            first_char_indicators(c, followed_by_whitespace, &mut flags);
+        } else {
+            match c {
+                b',' | b'?' | b'[' | b']' | b'{' | b'}' => flags.flow_indicators = true,
+                b':' => {
+                    flags.flow_indicators = true;
+                    if followed_by_whitespace {
+                        flags.block_indicators = true;
+                    }
+                }
+                b'#' if preceded_by_whitespace => {
+                    flags.flow_indicators = true;
+                    flags.block_indicators = true;
+                }
+                _ => {}
+            }
+        }
+        if !(c == b'\n' || (0x20..=0x7E).contains(&c)) {
+            flags.special_characters = true;
+        }
+        if c == b' ' {
+            if i == 0 {
+                flags.leading_space = true;
+            }
+            if i + 1 == n {
+                flags.trailing_space = true;
+            }
+            if previous_break {
+                flags.break_space = true;
+            }
+            previous_space = true;
+            previous_break = false;
+        } else if c == b'\n' || c == b'\r' {
+            flags.line_breaks = true;
+            if i == 0 {
+                flags.leading_break = true;
+            }
+            if i + 1 == n {
+                flags.trailing_break = true;
+            }
+            if previous_space {
+                flags.space_break = true;
+            }
+            previous_space = false;
+            previous_break = true;
+        } else {
+            previous_space = false;
+            previous_break = false;
+        }
+        preceded_by_whitespace = matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0);
+        i += 1;
+    }
+    flags.analysis()
+}
+
+/// What the scan of a scalar found, before the style rules turn it into an [`Analysis`].
+#[derive(Default)]
+struct Flags {
+    block_indicators: bool,
+    flow_indicators: bool,
+    line_breaks: bool,
+    special_characters: bool,
+    leading_space: bool,
+    leading_break: bool,
+    trailing_space: bool,
+    trailing_break: bool,
+    break_space: bool,
+    space_break: bool,
+}
+
+fn first_char_indicators(c: u8, followed_by_whitespace: bool, flags: &mut Flags) {
+    match c {
+        b'#' | b',' | b'[' | b']' | b'{' | b'}' | b'&' | b'*' | b'!' | b'|' | b'>' | b'\''
+        | b'"' | b'%' | b'@' | b'`' => {
+            flags.flow_indicators = true;
+            flags.block_indicators = true;
+        }
+        b'?' | b':' => {
+            flags.flow_indicators = true;
+            if followed_by_whitespace {
+                flags.block_indicators = true;
+            }
+        }
+        b'-' if followed_by_whitespace => {
+            flags.flow_indicators = true;
+            flags.block_indicators = true;
+        }
+        _ => {}
+    }
+}
+
+impl Flags {
+    fn analysis(&self) -> Analysis {
+        let mut a = Analysis {
+            multiline: self.line_breaks,
+            flow_plain_allowed: true,
+            block_plain_allowed: true,
+            single_quoted_allowed: true,
+            block_allowed: true,
+        };
+        if self.leading_space || self.leading_break || self.trailing_space || self.trailing_break {
+            a.flow_plain_allowed = false;
+            a.block_plain_allowed = false;
+        }
+        if self.trailing_space {
+            a.block_allowed = false;
+        }
+        if self.break_space {
+            a.flow_plain_allowed = false;
+            a.block_plain_allowed = false;
+            a.single_quoted_allowed = false;
+        }
+        if self.space_break || self.special_characters {
+            a.flow_plain_allowed = false;
+            a.block_plain_allowed = false;
+            a.single_quoted_allowed = false;
+            a.block_allowed = false;
+        }
+        if self.line_breaks {
+            a.flow_plain_allowed = false;
+            a.block_plain_allowed = false;
+        }
+        if self.flow_indicators {
+            a.flow_plain_allowed = false;
+        }
+        if self.block_indicators {
+            a.block_plain_allowed = false;
+        }
+        a
+    }
+}
+
+/// libyaml's analysis of any UTF-8 text, character by character.
+fn analyze_any(value: &str) -> Analysis {
     let b = value.as_bytes();
     if b.is_empty() {
         return Analysis {
@@ -249,22 +433,12 @@ fn analyze(value: &str) -> Analysis {
             block_allowed: false,
         };
     }
-    let mut block_indicators = false;
-    let mut flow_indicators = false;
-    let mut line_breaks = false;
-    let mut special_characters = false;
-    let mut leading_space = false;
-    let mut leading_break = false;
-    let mut trailing_space = false;
-    let mut trailing_break = false;
-    let mut break_space = false;
-    let mut space_break = false;
+    let mut flags = Flags::default();
     let mut previous_space = false;
     let mut previous_break = false;
-
     if b.starts_with(b"---") || b.starts_with(b"...") {
-        block_indicators = true;
-        flow_indicators = true;
+        flags.block_indicators = true;
+        flags.flow_indicators = true;
     }
     let mut preceded_by_whitespace = true;
     let mut i = 0;
@@ -273,65 +447,48 @@ fn analyze(value: &str) -> Analysis {
         let followed_by_whitespace = i + w >= b.len() || is_blank_at(b, i + w);
         let c = b[i];
         if i == 0 {
-            match c {
-                b'#' | b',' | b'[' | b']' | b'{' | b'}' | b'&' | b'*' | b'!' | b'|' | b'>'
-                | b'\'' | b'"' | b'%' | b'@' | b'`' => {
-                    flow_indicators = true;
-                    block_indicators = true;
-                }
-                b'?' | b':' => {
-                    flow_indicators = true;
-                    if followed_by_whitespace {
-                        block_indicators = true;
-                    }
-                }
-                b'-' if followed_by_whitespace => {
-                    flow_indicators = true;
-                    block_indicators = true;
-                }
-                _ => {}
-            }
+            first_char_indicators(c, followed_by_whitespace, &mut flags);
         } else {
             match c {
-                b',' | b'?' | b'[' | b']' | b'{' | b'}' => flow_indicators = true,
+                b',' | b'?' | b'[' | b']' | b'{' | b'}' => flags.flow_indicators = true,
                 b':' => {
-                    flow_indicators = true;
+                    flags.flow_indicators = true;
                     if followed_by_whitespace {
-                        block_indicators = true;
+                        flags.block_indicators = true;
                     }
                 }
                 b'#' if preceded_by_whitespace => {
-                    flow_indicators = true;
-                    block_indicators = true;
+                    flags.flow_indicators = true;
+                    flags.block_indicators = true;
                 }
                 _ => {}
             }
         }
         if !is_printable_at(b, i) {
-            special_characters = true;
+            flags.special_characters = true;
         }
         if c == b' ' {
             if i == 0 {
-                leading_space = true;
+                flags.leading_space = true;
             }
             if i + w == b.len() {
-                trailing_space = true;
+                flags.trailing_space = true;
             }
             if previous_break {
-                break_space = true;
+                flags.break_space = true;
             }
             previous_space = true;
             previous_break = false;
         } else if is_break_at(b, i) {
-            line_breaks = true;
+            flags.line_breaks = true;
             if i == 0 {
-                leading_break = true;
+                flags.leading_break = true;
             }
             if i + w == b.len() {
-                trailing_break = true;
+                flags.trailing_break = true;
             }
             if previous_space {
-                space_break = true;
+                flags.space_break = true;
             }
             previous_space = false;
             previous_break = true;
@@ -342,42 +499,7 @@ fn analyze(value: &str) -> Analysis {
         preceded_by_whitespace = is_blankz_at(b, i);
         i += w;
     }
-    let mut a = Analysis {
-        multiline: line_breaks,
-        flow_plain_allowed: true,
-        block_plain_allowed: true,
-        single_quoted_allowed: true,
-        block_allowed: true,
-    };
-    if leading_space || leading_break || trailing_space || trailing_break {
-        a.flow_plain_allowed = false;
-        a.block_plain_allowed = false;
-    }
-    if trailing_space {
-        a.block_allowed = false;
-    }
-    if break_space {
-        a.flow_plain_allowed = false;
-        a.block_plain_allowed = false;
-        a.single_quoted_allowed = false;
-    }
-    if space_break || special_characters {
-        a.flow_plain_allowed = false;
-        a.block_plain_allowed = false;
-        a.single_quoted_allowed = false;
-        a.block_allowed = false;
-    }
-    if line_breaks {
-        a.flow_plain_allowed = false;
-        a.block_plain_allowed = false;
-    }
-    if flow_indicators {
-        a.flow_plain_allowed = false;
-    }
-    if block_indicators {
-        a.block_plain_allowed = false;
-    }
-    a
+    flags.analysis()
 }
 
 /// Applies what go-yaml v2's reader does to a string when it parses kustomize's JSON text:
@@ -453,6 +575,17 @@ impl Emitter<'_> {
         self.out.extend_from_slice(&b[*i..*i + w]);
         self.column += 1;
         *i += w;
+    }
+
+    /// Copies the run of printable ASCII at `b[*i..]` that contains no space and none of
+    /// `special`: characters that each would be copied one at a time with no other effect.
+    fn copy_ascii_run(&mut self, b: &[u8], i: &mut usize, special: &[u8]) {
+        let start = *i;
+        while *i < b.len() && (0x21..=0x7E).contains(&b[*i]) && !special.contains(&b[*i]) {
+            *i += 1;
+        }
+        self.out.extend_from_slice(&b[start..*i]);
+        self.column += *i - start;
     }
 
     fn write_break(&mut self, b: &[u8], i: &mut usize) {
@@ -680,6 +813,7 @@ impl Emitter<'_> {
                     spaces = true;
                 } else {
                     self.write_char(b, &mut i);
+                    self.copy_ascii_run(b, &mut i, b"");
                     self.indention = false;
                     spaces = false;
                 }
@@ -725,6 +859,7 @@ impl Emitter<'_> {
                     self.put(b'\'');
                 }
                 self.write_char(b, &mut i);
+                self.copy_ascii_run(b, &mut i, b"'");
                 self.indention = false;
                 spaces = false;
                 breaks = false;
@@ -810,6 +945,9 @@ impl Emitter<'_> {
                 spaces = true;
             } else {
                 self.write_char(b, &mut i);
+                if !bom {
+                    self.copy_ascii_run(b, &mut i, b"\"\\");
+                }
                 spaces = false;
             }
         }
@@ -867,6 +1005,13 @@ impl Emitter<'_> {
                     self.write_indent();
                 }
                 self.write_char(b, &mut i);
+                // Spaces inside a literal line are copied as they are.
+                while i < b.len() && b[i] == b' ' {
+                    self.put(b' ');
+                    i += 1;
+                    self.copy_ascii_run(b, &mut i, b"");
+                }
+                self.copy_ascii_run(b, &mut i, b"");
                 self.indention = false;
                 breaks = false;
             }
@@ -881,6 +1026,39 @@ mod tests {
 
     fn emit(v: Value) -> String {
         to_string(&v).unwrap()
+    }
+
+    #[test]
+    fn ascii_analysis_matches_the_general_one() {
+        let alphabet = b"ab -:#,?[]{}\n\r\t'\"|>&*!%@`.~0";
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..200_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = 2 + (seed % 7) as usize;
+            let text: String = (0..len)
+                .map(|k| alphabet[((seed >> (k * 5 + 8)) % alphabet.len() as u64) as usize] as char)
+                .collect();
+            let (x, y) = (analyze_ascii(text.as_bytes()), analyze_any(&text));
+            assert_eq!(
+                (
+                    x.multiline,
+                    x.flow_plain_allowed,
+                    x.block_plain_allowed,
+                    x.single_quoted_allowed,
+                    x.block_allowed
+                ),
+                (
+                    y.multiline,
+                    y.flow_plain_allowed,
+                    y.block_plain_allowed,
+                    y.single_quoted_allowed,
+                    y.block_allowed
+                ),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //!
 //! - [`reader`]: bytes → `serde_json::Value` documents with go-yaml v3's scalar resolution,
 //!   kustomize's document splitting, anchors/aliases/merge keys, bounded expansion.
+//!   `block` is its fast path for plain block-style YAML; anything else goes to the full
+//!   parser (granit-parser), and both feed the same builder.
 //! - [`emit`]: `Value` → the exact bytes kustomize prints (go-yaml v2 via a JSON round trip).
 //! - [`resolve`]: the Go scalar resolvers both sides share.
 //! - [`natural`]: go-yaml v2's map-key order.
@@ -10,6 +12,7 @@
 //! Everything above this module works on the JSON-like [`serde_json::Value`] tree and never
 //! sees YAML text.
 
+mod block;
 pub mod emit;
 pub mod natural;
 pub mod reader;

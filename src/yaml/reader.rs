@@ -11,6 +11,7 @@
 //! keys and non-string keys rejected. Alias expansion and nesting depth are bounded by
 //! [`Limits`], so a "billion laughs" document is an error, not an out-of-memory.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use base64::Engine;
@@ -43,7 +44,7 @@ impl Default for Limits {
 }
 
 /// One document of a stream, with the 1-based line where its text starts.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Document {
     /// The document's content.
     pub value: Value,
@@ -273,7 +274,7 @@ enum Frame {
     },
 }
 
-struct Builder<'r> {
+pub(super) struct Builder<'r> {
     dialect: Dialect,
     limits: Limits,
     stack: Vec<Frame>,
@@ -336,7 +337,6 @@ fn read_first_document_sized(
     resource: Option<&mut Vec<String>>,
     size: &mut Size,
 ) -> Result<Option<Value>, Error> {
-    let annotation_text = resource.is_some();
     if text.is_empty() {
         return Ok(None);
     }
@@ -350,19 +350,21 @@ fn read_first_document_sized(
     if let Some(line) = leading_document_end(src) {
         return Err(Error::at("did not find expected node content", line, 1));
     }
+    let mut b = Builder::new(dialect, limits, resource);
+    let mode = READER_MODE.with(|c| c.get());
+    if mode != ReaderMode::FullOnly {
+        if let Some(root) = super::block::read(src, &mut b, limits) {
+            *size = std::mem::take(&mut b.size);
+            return Ok(Some(root));
+        }
+        if mode == ReaderMode::FastOnly {
+            return Err(Error::new(FAST_PATH_DECLINED));
+        }
+        // Anything the fast path does not know (or an error, whose position only the full
+        // parser knows): read the whole piece again with the full parser.
+        b = Builder::new(b.dialect, limits, b.empty_nulls.map(clear));
+    }
     let mut parser = Parser::new_from_str_with_options(src, parser_options(limits));
-    let mut b = Builder {
-        dialect,
-        limits,
-        stack: Vec::new(),
-        anchors: HashMap::new(),
-        alias_nodes: 0,
-        alias_bytes: 0,
-        size: Size::default(),
-        root: None,
-        annotation_text,
-        empty_nulls: resource,
-    };
     loop {
         let (ev, span) = match parser.next_event() {
             None => return Ok(None),
@@ -405,7 +407,7 @@ fn read_first_document_sized(
                 b.size.nodes += *count as u64;
                 b.size.bytes += *bytes as u64;
                 let v = value.clone();
-                b.add(v, 0, None, mark)?;
+                b.add(v, 0, mark)?;
             }
             Event::Scalar(value, style, anchor, tag) => {
                 let tag = tag.map(|t| format!("{}{}", t.handle(), t.suffix()));
@@ -423,64 +425,70 @@ fn read_first_document_sized(
                     })
                 );
                 if empty && tag.is_none() && flow_value && b.dialect == Dialect::V3 {
-                    b.scalar(String::new(), None, ScalarStyle::DoubleQuoted, anchor, mark)?;
+                    b.scalar(
+                        Cow::Borrowed(""),
+                        None,
+                        ScalarStyle::DoubleQuoted,
+                        anchor,
+                        mark,
+                    )?;
                     continue;
                 }
                 let text = if empty {
-                    String::new()
+                    Cow::Borrowed("")
                 } else if style == ScalarStyle::Folded && b.dialect == Dialect::V3 {
-                    folded_round_trip(value.into_owned())
+                    Cow::Owned(folded_round_trip(value.into_owned()))
                 } else {
-                    value.into_owned()
+                    value
                 };
                 b.scalar(text, tag, style, anchor, mark)?;
             }
-            Event::SequenceStart(_, anchor, _) => {
-                b.push(
-                    Frame::Seq {
-                        items: Vec::new(),
-                        anchor,
-                    },
-                    mark,
-                )?;
-            }
-            Event::MappingStart(structure, anchor, _) => {
-                b.push(
-                    Frame::Map {
-                        map: Map::new(),
-                        key: None,
-                        merge_key: false,
-                        merges: Vec::new(),
-                        anchor,
-                        flow: structure == granit_parser::StructureStyle::Flow,
-                    },
-                    mark,
-                )?;
-            }
-            Event::SequenceEnd | Event::MappingEnd => {
-                let frame = match b.stack.pop() {
-                    Some(f) => f,
-                    None => return Err(mark_error("unbalanced collection end", mark)),
-                };
-                let (value, anchor) = match frame {
-                    Frame::Seq { items, anchor } => (Value::Array(items), anchor),
-                    Frame::Map {
-                        mut map,
-                        merges,
-                        anchor,
-                        ..
-                    } => {
-                        for source in merges {
-                            merge_into(&mut map, source, mark)?;
-                        }
-                        (Value::Object(map), anchor)
-                    }
-                };
-                b.add(value, anchor, None, mark)?;
-            }
+            Event::SequenceStart(_, anchor, _) => b.start_sequence(anchor, mark)?,
+            Event::MappingStart(structure, anchor, _) => b.start_mapping(
+                anchor,
+                structure == granit_parser::StructureStyle::Flow,
+                mark,
+            )?,
+            Event::SequenceEnd | Event::MappingEnd => b.end_collection(mark)?,
             _ => {}
         }
     }
+}
+
+fn clear(list: &mut Vec<String>) -> &mut Vec<String> {
+    list.clear();
+    list
+}
+
+/// Which reader [`read_stream`] and friends use on the current thread.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReaderMode {
+    /// The block-style fast path, and the full parser for whatever it declines (always,
+    /// outside tests).
+    Auto,
+    /// The full parser alone.
+    FullOnly,
+    /// The fast path alone: a piece it declines is the error [`FAST_PATH_DECLINED`].
+    FastOnly,
+}
+
+/// The error text of a piece the fast path declined in [`ReaderMode::FastOnly`].
+#[doc(hidden)]
+pub const FAST_PATH_DECLINED: &str = "fast path declined";
+
+thread_local! {
+    static READER_MODE: std::cell::Cell<ReaderMode> = const { std::cell::Cell::new(ReaderMode::Auto) };
+}
+
+/// Runs `f` with the given reader on this thread: for differential tests of the two
+/// readers (the fast path must read exactly what the full parser reads).
+#[doc(hidden)]
+pub fn with_reader_mode<T>(mode: ReaderMode, f: impl FnOnce() -> T) -> T {
+    let before = READER_MODE.with(|c| c.replace(mode));
+    let out = f();
+    READER_MODE.with(|c| c.set(before));
+    out
 }
 
 /// Applies one `<<` source: keys already present (explicit, or from an earlier source) win.
@@ -515,7 +523,78 @@ fn merge_into(map: &mut Map<String, Value>, source: Value, mark: Marker) -> Resu
 
 const TAG_PREFIX: &str = "tag:yaml.org,2002:";
 
-impl Builder<'_> {
+impl<'r> Builder<'r> {
+    fn new(dialect: Dialect, limits: Limits, empty_nulls: Option<&'r mut Vec<String>>) -> Self {
+        Builder {
+            dialect,
+            limits,
+            stack: Vec::new(),
+            anchors: HashMap::new(),
+            alias_nodes: 0,
+            alias_bytes: 0,
+            size: Size::default(),
+            root: None,
+            annotation_text: empty_nulls.is_some(),
+            empty_nulls,
+        }
+    }
+
+    /// The finished document, once its root node has ended.
+    pub(super) fn take_root(&mut self) -> Option<Value> {
+        self.root.take()
+    }
+
+    pub(super) fn start_sequence(&mut self, anchor: usize, mark: Marker) -> Result<(), Error> {
+        self.push(
+            Frame::Seq {
+                items: Vec::new(),
+                anchor,
+            },
+            mark,
+        )
+    }
+
+    pub(super) fn start_mapping(
+        &mut self,
+        anchor: usize,
+        flow: bool,
+        mark: Marker,
+    ) -> Result<(), Error> {
+        self.push(
+            Frame::Map {
+                map: Map::new(),
+                key: None,
+                merge_key: false,
+                merges: Vec::new(),
+                anchor,
+                flow,
+            },
+            mark,
+        )
+    }
+
+    pub(super) fn end_collection(&mut self, mark: Marker) -> Result<(), Error> {
+        let frame = match self.stack.pop() {
+            Some(f) => f,
+            None => return Err(mark_error("unbalanced collection end", mark)),
+        };
+        let (value, anchor) = match frame {
+            Frame::Seq { items, anchor } => (Value::Array(items), anchor),
+            Frame::Map {
+                mut map,
+                merges,
+                anchor,
+                ..
+            } => {
+                for source in merges {
+                    merge_into(&mut map, source, mark)?;
+                }
+                (Value::Object(map), anchor)
+            }
+        };
+        self.add(value, anchor, mark)
+    }
+
     fn push(&mut self, frame: Frame, mark: Marker) -> Result<(), Error> {
         if let Some(Frame::Map { key: None, .. }) = self.stack.last() {
             return Err(mark_error(
@@ -534,9 +613,9 @@ impl Builder<'_> {
         Ok(())
     }
 
-    fn scalar(
+    pub(super) fn scalar(
         &mut self,
-        text: String,
+        text: Cow<'_, str>,
         tag: Option<String>,
         style: ScalarStyle,
         anchor: usize,
@@ -552,23 +631,33 @@ impl Builder<'_> {
         {
             if plain && tag.is_none() && text == "<<" {
                 *merge_key = true;
-                *key = Some(text);
+                *key = Some(text.into_owned());
                 return Ok(());
             }
-            let k = match scalar_value(&text, tag.as_deref(), plain, self.dialect)
-                .map_err(|m| mark_error(m, mark))?
-            {
-                Value::String(s) => s,
-                other if self.dialect == Dialect::V2 => match other {
-                    Value::Null => "null".to_string(),
-                    Value::Number(n) => super::emit::format_number(&n),
-                    v => v.to_string(),
-                },
-                _ => {
-                    return Err(mark_error(
-                        format!("non-string map key {text:?}: kustomize accepts only string keys"),
-                        mark,
-                    ))
+            // Most keys are plain text that resolves as a string: take it as it is.
+            let plain_string = plain
+                && tag.is_none()
+                && matches!(resolve_plain(&text, self.dialect), Resolved::Str);
+            let k = if plain_string {
+                text.into_owned()
+            } else {
+                match scalar_value(Cow::Borrowed(&text), tag.as_deref(), plain, self.dialect)
+                    .map_err(|m| mark_error(m, mark))?
+                {
+                    Value::String(s) => s,
+                    other if self.dialect == Dialect::V2 => match other {
+                        Value::Null => "null".to_string(),
+                        Value::Number(n) => super::emit::format_number(&n),
+                        v => v.to_string(),
+                    },
+                    _ => {
+                        return Err(mark_error(
+                            format!(
+                                "non-string map key {text:?}: kustomize accepts only string keys"
+                            ),
+                            mark,
+                        ))
+                    }
                 }
             };
             if anchor != 0 {
@@ -587,14 +676,14 @@ impl Builder<'_> {
                     self.size.null_annotations.push(k.clone());
                 }
             }
-            return self.add(Value::String(text), anchor, None, mark);
+            return self.add(Value::String(text.into_owned()), anchor, mark);
         }
         if text.is_empty() && plain && tag.is_none() {
             self.record_empty_null();
         }
-        let v = scalar_value(&text, tag.as_deref(), plain, self.dialect)
+        let v = scalar_value(text, tag.as_deref(), plain, self.dialect)
             .map_err(|m| mark_error(m, mark))?;
-        self.add(v, anchor, Some(&text), mark)
+        self.add(v, anchor, mark)
     }
 
     /// Records the pointer of an empty map entry when every enclosing collection is a map.
@@ -630,13 +719,7 @@ impl Builder<'_> {
             && key_is(&self.stack[1], "annotations")
     }
 
-    fn add(
-        &mut self,
-        value: Value,
-        anchor: usize,
-        _text: Option<&str>,
-        mark: Marker,
-    ) -> Result<(), Error> {
+    fn add(&mut self, value: Value, anchor: usize, mark: Marker) -> Result<(), Error> {
         if anchor != 0 {
             let (nodes, bytes) = crate::budget::measure(&value);
             self.anchors
@@ -747,7 +830,7 @@ fn folded_round_trip(v: String) -> String {
 }
 
 fn scalar_value(
-    text: &str,
+    text: Cow<'_, str>,
     tag: Option<&str>,
     plain: bool,
     dialect: Dialect,
@@ -758,8 +841,8 @@ fn scalar_value(
             .unwrap_or_else(|| t.to_string())
     });
     match short.as_deref() {
-        None if plain => Ok(resolved_value(resolve_plain(text, dialect), text)?),
-        None | Some("!") | Some("!!str") => Ok(Value::String(text.to_string())),
+        None if plain => Ok(resolved_value(resolve_plain(&text, dialect), text)?),
+        None | Some("!") | Some("!!str") => Ok(Value::String(text.into_owned())),
         Some("!!binary") => {
             let cleaned: String = text.chars().filter(|c| !c.is_whitespace()).collect();
             let bytes = base64::engine::general_purpose::STANDARD
@@ -768,7 +851,7 @@ fn scalar_value(
             Ok(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         }
         Some(t @ ("!!int" | "!!float" | "!!bool" | "!!null" | "!!timestamp")) => {
-            let r = resolve_plain(text, dialect);
+            let r = resolve_plain(&text, dialect);
             let ok = matches!(
                 (t, &r),
                 ("!!int", Resolved::Int(_) | Resolved::UInt(_))
@@ -791,11 +874,11 @@ fn scalar_value(
             resolved_value(r, text)
         }
         // Unknown and local tags are dropped; the scalar keeps its text.
-        Some(_) => Ok(Value::String(text.to_string())),
+        Some(_) => Ok(Value::String(text.into_owned())),
     }
 }
 
-fn resolved_value(r: Resolved, text: &str) -> Result<Value, String> {
+fn resolved_value(r: Resolved, text: Cow<'_, str>) -> Result<Value, String> {
     Ok(match r {
         Resolved::Null => Value::Null,
         Resolved::Bool(b) => Value::Bool(b),
@@ -811,7 +894,7 @@ fn resolved_value(r: Resolved, text: &str) -> Result<Value, String> {
             }
         },
         Resolved::Timestamp(s) => Value::String(s),
-        Resolved::Str | Resolved::Merge => Value::String(text.to_string()),
+        Resolved::Str | Resolved::Merge => Value::String(text.into_owned()),
     })
 }
 
