@@ -2,6 +2,7 @@
 //! CRDs with deep openAPIV3Schema trees).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use rustomize::yaml::reader::{with_reader_mode, ReaderMode};
 
 fn bench(c: &mut Criterion) {
     let path = concat!(
@@ -21,7 +22,18 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     g.throughput(Throughput::Bytes(bytes.len() as u64));
     g.bench_function("read", |b| {
-        b.iter(|| rustomize::yaml::read_stream(&bytes, Default::default()).unwrap())
+        b.iter_with_large_drop(|| rustomize::yaml::read_stream(&bytes, Default::default()).unwrap())
+    });
+    // The same without the block-style fast path: what it saves.
+    g.bench_function("read_full_parser_only", |b| {
+        b.iter_with_large_drop(|| {
+            with_reader_mode(ReaderMode::FullOnly, || {
+                rustomize::yaml::read_stream(&bytes, Default::default()).unwrap()
+            })
+        })
+    });
+    g.bench_function("emit_one_core", |b| {
+        b.iter(|| rustomize::yaml::emit_stream_on(values.iter(), 1).unwrap())
     });
     g.bench_function("emit", |b| {
         b.iter(|| rustomize::yaml::emit_stream(values.iter()).unwrap())

@@ -213,11 +213,11 @@ pub fn run(args: BuildArgs) -> Result<(), Failure> {
         let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from("."));
         rustomize::build::build(fs, &dir, &opts)?
     };
-    match &args.output {
+    let written = match &args.output {
         Some(dir) if dir.is_dir() => write_individual_files(dir, &m),
         other => {
             let bytes = rustomize::build::emit(&m, &opts)?;
-            match other {
+            let written = match other {
                 Some(file) => std::fs::write(file, &bytes)
                     .map_err(|e| Failure::from(format!("{}: {e}", file.display()))),
                 None => {
@@ -227,9 +227,15 @@ pub fn run(args: BuildArgs) -> Result<(), Failure> {
                         .and_then(|_| out.flush())
                         .map_err(Failure::from)
                 }
-            }
+            };
+            std::mem::forget(bytes);
+            written
         }
-    }
+    };
+    // The process ends next: freeing every node of a large build one by one would only
+    // delay the exit (a tenth of the run time for the largest corpus roots).
+    std::mem::forget(m);
+    written
 }
 
 fn build_flux(

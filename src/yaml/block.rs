@@ -43,6 +43,7 @@ pub(super) fn read(src: &str, b: &mut Builder<'_>, limits: Limits) -> Option<Val
         builder: b,
         depth: 0,
         max_depth: MAX_DEPTH.min(limits.max_depth),
+        peeked: std::cell::Cell::new(None),
     };
     r.document().ok()?;
     b.take_root()
@@ -55,8 +56,15 @@ pub(super) fn read(src: &str, b: &mut Builder<'_>, limits: Limits) -> Option<Val
 fn tame_bytes(b: &[u8]) -> bool {
     let mut i = 0;
     while i < b.len() {
+        // Runs of printable ASCII, tab and line feed: eight at a time while they last.
+        while i + 8 <= b.len() && b[i..i + 8].iter().all(|&c| ASCII_TEXT[c as usize]) {
+            i += 8;
+        }
+        if i >= b.len() {
+            break;
+        }
         let c = b[i];
-        if (0x20..0x7F).contains(&c) || c == b'\n' || c == b'\t' {
+        if ASCII_TEXT[c as usize] {
             i += 1;
             continue;
         }
@@ -76,6 +84,19 @@ fn tame_bytes(b: &[u8]) -> bool {
     }
     true
 }
+
+/// Printable ASCII, tab and line feed.
+static ASCII_TEXT: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0x20;
+    while c < 0x7F {
+        t[c] = true;
+        c += 1;
+    }
+    t[b'\t' as usize] = true;
+    t[b'\n' as usize] = true;
+    t
+};
 
 /// One line with content (not blank, not only a comment).
 #[derive(Clone, Copy)]
@@ -102,6 +123,8 @@ struct BlockReader<'s, 'b, 'r> {
     builder: &'b mut Builder<'r>,
     depth: usize,
     max_depth: usize,
+    /// The last [`Self::peek_line`] answer, and the `pos` it was for.
+    peeked: std::cell::Cell<Option<(usize, Option<Line>)>>,
 }
 
 fn mark() -> Marker {
@@ -114,20 +137,27 @@ fn ok<T, E>(r: Result<T, E>) -> Step<T> {
 
 impl<'s> BlockReader<'s, '_, '_> {
     fn line_end(&self, from: usize) -> usize {
-        self.b[from..]
-            .iter()
-            .position(|&c| c == b'\n')
-            .map_or(self.b.len(), |p| from + p)
+        memchr::memchr(b'\n', &self.b[from..]).map_or(self.b.len(), |p| from + p)
     }
 
     /// The next line with content at or after `self.pos`, skipping blank and comment lines;
     /// `self.pos` is not moved.
     fn peek_line(&self) -> Step<Option<Line>> {
+        // The same line is asked for by the value that ends before it and by the
+        // collection that goes on with it.
+        if let Some((pos, line)) = self.peeked.get() {
+            if pos == self.pos {
+                return Ok(line);
+            }
+        }
         let line = self.peek_line_raw()?;
         match line {
             // `---` or `...` at the start of a line: a document marker, not content.
             Some(l) if l.indent == 0 && is_document_marker(self.b, l.start, l.end) => Err(GiveUp),
-            _ => Ok(line),
+            _ => {
+                self.peeked.set(Some((self.pos, line)));
+                Ok(line)
+            }
         }
     }
 
@@ -194,20 +224,19 @@ impl<'s> BlockReader<'s, '_, '_> {
     fn node_at(&mut self, line: Line, _indentless: bool) -> Step<()> {
         let body = line.body();
         if is_entry(self.b, body, line.end) {
-            self.sequence(line.indent, body)
+            self.sequence(line.indent, body, line.end)
         } else if self.key_at(body, line.end)?.is_some() {
-            self.mapping(line.indent, body)
+            self.mapping(line.indent, body, line.end)
         } else {
             Err(GiveUp)
         }
     }
 
     /// A block sequence at `indent`; its first `-` is at `at`.
-    fn sequence(&mut self, indent: usize, mut at: usize) -> Step<()> {
+    fn sequence(&mut self, indent: usize, mut at: usize, mut end: usize) -> Step<()> {
         self.enter()?;
         ok(self.builder.start_sequence(0, mark()))?;
         loop {
-            let end = self.line_end(at);
             // After `-`: spaces, then the item (or nothing on this line).
             let mut i = at + 1;
             while i < end && self.b[i] == b' ' {
@@ -224,13 +253,14 @@ impl<'s> BlockReader<'s, '_, '_> {
                 return Err(GiveUp);
             } else if self.key_at(i, end)?.is_some() {
                 // `- key: value`: a compact mapping at the item's column.
-                self.mapping(i - (at - indent), i)?;
+                self.mapping(i - (at - indent), i, end)?;
             } else {
                 self.inline_value(indent, i, end)?;
             }
             match self.peek_line()? {
                 Some(l) if l.indent == indent && is_entry(self.b, l.body(), l.end) => {
                     at = l.body();
+                    end = l.end;
                 }
                 Some(l) if l.indent > indent => return Err(GiveUp),
                 _ => break,
@@ -242,11 +272,10 @@ impl<'s> BlockReader<'s, '_, '_> {
     }
 
     /// A block mapping at `indent`; its first key starts at `at`.
-    fn mapping(&mut self, indent: usize, mut at: usize) -> Step<()> {
+    fn mapping(&mut self, indent: usize, mut at: usize, mut end: usize) -> Step<()> {
         self.enter()?;
         ok(self.builder.start_mapping(0, false, mark()))?;
         loop {
-            let end = self.line_end(at);
             let Some(key) = self.key_at(at, end)? else {
                 return Err(GiveUp);
             };
@@ -267,6 +296,7 @@ impl<'s> BlockReader<'s, '_, '_> {
             match self.peek_line()? {
                 Some(l) if l.indent == indent && !is_entry(self.b, l.body(), l.end) => {
                     at = l.body();
+                    end = l.end;
                 }
                 Some(l) if l.indent >= indent => return Err(GiveUp),
                 _ => break,
@@ -285,7 +315,7 @@ impl<'s> BlockReader<'s, '_, '_> {
             Some(l)
                 if map_value && l.indent == parent_indent && is_entry(self.b, l.body(), l.end) =>
             {
-                self.sequence(l.indent, l.body())
+                self.sequence(l.indent, l.body(), l.end)
             }
             _ => ok(self
                 .builder

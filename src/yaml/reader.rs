@@ -158,7 +158,7 @@ fn normalize_input(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, Error> {
     } else {
         std::borrow::Cow::Borrowed(bytes)
     };
-    if memfind(&decoded, b"\r\n").is_some() {
+    if memchr::memmem::find(&decoded, b"\r\n").is_some() {
         let mut out = Vec::with_capacity(decoded.len());
         let mut i = 0;
         while i < decoded.len() {
@@ -172,10 +172,6 @@ fn normalize_input(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, Error> {
         return Ok(std::borrow::Cow::Owned(out));
     }
     Ok(decoded)
-}
-
-fn memfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 /// A piece of the input between `---` separators, and its 1-based first line.
@@ -199,7 +195,7 @@ pub fn split_documents(text: &[u8]) -> Result<Vec<Piece<'_>>, Error> {
     let mut search = 0;
     while let Some(off) = find_separator(&text[search..]) {
         let start = search + off; // index of the '\n' before ---
-        let end = match text[start + 4..].iter().position(|&c| c == b'\n') {
+        let end = match memchr::memchr(b'\n', &text[start + 4..]) {
             Some(e) => start + 4 + e + 1,
             None => break, // the regex needs the closing newline
         };
@@ -232,19 +228,11 @@ pub fn split_documents(text: &[u8]) -> Result<Vec<Piece<'_>>, Error> {
 }
 
 fn find_separator(text: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    while let Some(p) = text[i..].iter().position(|&c| c == b'\n') {
-        let at = i + p;
-        if text[at + 1..].starts_with(b"---") {
-            return Some(at);
-        }
-        i = at + 1;
-    }
-    None
+    memchr::memmem::find(text, b"\n---")
 }
 
 fn count_newlines(b: &[u8]) -> usize {
-    b.iter().filter(|&&c| c == b'\n').count()
+    memchr::memchr_iter(b'\n', b).count()
 }
 
 fn trim_space(b: &[u8]) -> &[u8] {
