@@ -147,7 +147,61 @@ macro_rules! charge_fn {
     };
 }
 
+/// What a budget has charged, counter by counter.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Used {
+    /// Bytes of strings and keys.
+    pub value_bytes: u64,
+    /// YAML nodes.
+    pub nodes: u64,
+    /// Resources.
+    pub resources: u64,
+    /// Kustomizations loaded.
+    pub kustomizations: u64,
+}
+
+impl Used {
+    /// What was charged between `before` and `self`.
+    pub fn since(&self, before: &Used) -> Used {
+        Used {
+            value_bytes: self.value_bytes.saturating_sub(before.value_bytes),
+            nodes: self.nodes.saturating_sub(before.nodes),
+            resources: self.resources.saturating_sub(before.resources),
+            kustomizations: self.kustomizations.saturating_sub(before.kustomizations),
+        }
+    }
+}
+
 impl Budget {
+    /// What has been charged so far.
+    pub fn used(&self) -> Used {
+        Used {
+            value_bytes: self.value_bytes.load(Ordering::Relaxed),
+            nodes: self.nodes.load(Ordering::Relaxed),
+            resources: self.resources.load(Ordering::Relaxed),
+            kustomizations: self.kustomizations.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Charges all of `used` if it fits within every limit; charges nothing and returns
+    /// false if it does not (the caller then does the work, which fails where it fails).
+    pub fn charge_if_fits(&self, used: &Used) -> bool {
+        let now = self.used();
+        let fits = now.value_bytes.saturating_add(used.value_bytes) <= self.limits.value_bytes
+            && now.nodes.saturating_add(used.nodes) <= self.limits.nodes
+            && now.resources.saturating_add(used.resources) <= self.limits.resources
+            && now.kustomizations.saturating_add(used.kustomizations) <= self.limits.kustomizations;
+        if fits {
+            self.value_bytes
+                .fetch_add(used.value_bytes, Ordering::Relaxed);
+            self.nodes.fetch_add(used.nodes, Ordering::Relaxed);
+            self.resources.fetch_add(used.resources, Ordering::Relaxed);
+            self.kustomizations
+                .fetch_add(used.kustomizations, Ordering::Relaxed);
+        }
+        fits
+    }
+
     /// A budget with nothing used yet; one per build.
     pub fn new(limits: Limits) -> Budget {
         Budget {

@@ -282,6 +282,7 @@ pub fn check(repo: &Path, opts: &CheckOptions) -> Result<CheckReport, Error> {
     let mut build_opts = opts.build.clone();
     build_opts.threads = std::num::NonZeroUsize::new(1);
     build_opts.parse_cache = Some(Arc::new(crate::build::ParseCache::new()));
+    build_opts.base_cache = Some(Arc::new(crate::build::BaseCache::new()));
     let results = crate::par::map(&roots, threads, |root| {
         build_root(&fs, &repo, root, &build_opts, opts.keep_output)
     });

@@ -617,6 +617,29 @@ impl Loader {
         &self.budget
     }
 
+    /// How many kustomizations led here (0 at the build root).
+    pub fn depth(&self) -> u64 {
+        self.depth
+    }
+
+    /// Refuses `root` as a kustomization under this one when it contains this root or a
+    /// root that led here (kustomize's cycle check).
+    pub(crate) fn check_not_cycle(&self, root: &Path) -> Result<(), LoadError> {
+        let mut at = Some(&self.root);
+        let mut chain = self.referrers.as_deref();
+        while let Some(visited) = at {
+            if has_prefix(visited, root) {
+                return Err(LoadError::Cycle {
+                    candidate: root.to_path_buf(),
+                    visited: visited.clone(),
+                });
+            }
+            at = chain.map(|r| &r.root);
+            chain = chain.and_then(|r| r.parent.as_deref());
+        }
+        Ok(())
+    }
+
     /// The repository URL this kustomization was cloned from, if it was.
     pub fn repo_url(&self) -> Option<&str> {
         self.repo_url.as_deref()
@@ -738,18 +761,7 @@ impl Loader {
                 });
             }
         }
-        let mut at = Some(&self.root);
-        let mut chain = self.referrers.as_deref();
-        while let Some(visited) = at {
-            if has_prefix(visited, &root) {
-                return Err(LoadError::Cycle {
-                    candidate: root,
-                    visited: visited.clone(),
-                });
-            }
-            at = chain.map(|r| &r.root);
-            chain = chain.and_then(|r| r.parent.as_deref());
-        }
+        self.check_not_cycle(&root)?;
         self.budget.check_depth(self.depth + 1)?;
         self.budget.charge_kustomization(1)?;
         Ok(Loader {

@@ -404,3 +404,122 @@ fn check_flux_follows_the_clusters_infrastructure_apps_chain() {
     assert!(alone.status.success(), "{alone:?}");
     assert_eq!(String::from_utf8(alone.stdout).unwrap(), out);
 }
+
+/// `check` shares base renders between roots; each root must still print what building it
+/// alone prints, with the same warnings and errors, where a shared render would be wrong:
+/// a root with its own OpenAPI schema (the base's patch merges differently), a root that
+/// tracks origins (annotations name paths from that root), a root for which the base's tree
+/// closes a cycle, and warnings the base emits (replayed for each root).
+#[test]
+fn shared_base_renders_are_used_only_where_they_cannot_differ() {
+    let s = Scratch::new("base-cache");
+    let schema = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/conformance/krusty/TestCustomOpenApiFieldFromOverlay/in/overlay/mycrd_schema.json"),
+    )
+    .unwrap();
+    s.write(
+        "crd/kustomization.yaml",
+        "resources:\n- mycrd.yaml\ncommonLabels:\n  team: a\npatchesStrategicMerge:\n- |-\n  apiVersion: example.com/v1alpha1\n  kind: MyCRD\n  metadata:\n    name: service\n  spec:\n    template:\n      spec:\n        containers:\n        - name: server\n          image: nginx\n",
+    );
+    s.write(
+        "crd/mycrd.yaml",
+        "apiVersion: example.com/v1alpha1\nkind: MyCRD\nmetadata:\n  name: service\nspec:\n  template:\n    spec:\n      containers:\n      - name: server\n        image: server\n        command: example\n",
+    );
+    // Path order is build order with one thread: crd, p (keeps crd's render), q (uses it),
+    // s (own schema), t (origins), y (a cycle through y's parent), z/x.
+    s.write(
+        "p/kustomization.yaml",
+        "resources:\n- ../crd\nnamePrefix: p-\n",
+    );
+    s.write(
+        "q/kustomization.yaml",
+        "resources:\n- ../crd\nnamePrefix: q-\n",
+    );
+    s.write(
+        "s/kustomization.yaml",
+        "resources:\n- ../crd\nopenapi:\n  path: mycrd_schema.json\n",
+    );
+    s.write("s/mycrd_schema.json", &schema);
+    s.write(
+        "t/kustomization.yaml",
+        "resources:\n- ../crd\nbuildMetadata:\n- originAnnotations\n",
+    );
+    // b includes z; from z/x, b's tree reaches z, which contains z/x: a cycle there only.
+    s.write("b/kustomization.yaml", "resources:\n- ../z\n");
+    s.write("c/kustomization.yaml", "resources:\n- ../b\n");
+    s.write("z/kustomization.yaml", "resources:\n- cm.yaml\n");
+    s.write(
+        "z/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n",
+    );
+    s.write("z/x/kustomization.yaml", "resources:\n- ../../b\n");
+
+    let mut opts = CheckOptions {
+        keep_output: true,
+        ..Default::default()
+    };
+    opts.build.threads = std::num::NonZeroUsize::new(1);
+    let report = fleet::check(&s.0, &opts).unwrap();
+    let mut shared = 0;
+    for r in &report.roots {
+        let warnings = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = warnings.clone();
+        let alone_opts = rustomize::Options {
+            warnings: Some(rustomize::warning::WarningSink::new(move |w| {
+                sink.lock().unwrap().push(w)
+            })),
+            ..Default::default()
+        };
+        let alone = rustomize::render(Arc::new(DiskFs), &s.0.join(&r.dir), &alone_opts);
+        match (&r.status, alone) {
+            (Status::Ok, Ok(bytes)) => {
+                assert!(
+                    r.output.as_deref() == Some(&bytes[..]),
+                    "{}: check printed\n{}\nbuild printed\n{}",
+                    r.dir.display(),
+                    String::from_utf8_lossy(r.output.as_deref().unwrap_or_default()),
+                    String::from_utf8_lossy(&bytes)
+                );
+                shared += 1;
+            }
+            (Status::Failed(e), Err(alone)) => {
+                assert_eq!(e.to_string(), alone.to_string(), "{}", r.dir.display())
+            }
+            (status, alone) => panic!("{}: {status:?} vs {alone:?}", r.dir.display()),
+        }
+        assert_eq!(
+            r.warnings,
+            *warnings.lock().unwrap(),
+            "{}: warnings",
+            r.dir.display()
+        );
+    }
+    assert_eq!(shared, 8, "{:#}", report.to_json());
+    assert!(matches!(status_of(&report, "z/x"), Status::Failed(_)));
+    // The cases have teeth: the schema and the origins change the output.
+    let out = |dir: &str| {
+        let r = report
+            .roots
+            .iter()
+            .find(|r| r.dir == Path::new(dir))
+            .unwrap();
+        String::from_utf8(r.output.clone().unwrap()).unwrap()
+    };
+    assert!(out("s").contains("command: example"), "{}", out("s"));
+    assert!(!out("q").contains("command: example"), "{}", out("q"));
+    assert!(
+        out("t").contains("config.kubernetes.io/origin"),
+        "{}",
+        out("t")
+    );
+    // Every root that includes crd warns about its commonLabels, cached or not.
+    assert!(report
+        .roots
+        .iter()
+        .filter(|r| ["p", "q", "s", "t"].contains(&r.dir.to_str().unwrap()))
+        .all(|r| r
+            .warnings
+            .iter()
+            .any(|w| w.message.contains("commonLabels"))));
+}

@@ -36,12 +36,14 @@ use crate::transform::patches::{Patch, PatchBody};
 use crate::yaml;
 
 mod builtin;
+mod cache;
 mod configure;
 pub mod output;
 mod read;
 pub(crate) mod sort;
 mod target;
 
+pub use cache::BaseCache;
 pub(crate) use read::resources_from_bytes;
 pub use read::ParseCache;
 pub(crate) use target::{Accumulator, Target};
@@ -87,6 +89,9 @@ pub struct Options {
     /// Parsed resource files shared between builds of one unchanging tree (what
     /// [`crate::fleet::check`] does); `None` parses every file in each build.
     pub parse_cache: Option<Arc<ParseCache>>,
+    /// Base renders shared between builds of one unchanging tree with the same options
+    /// (what [`crate::fleet::check`] does); `None` builds every base in each build.
+    pub base_cache: Option<Arc<BaseCache>>,
 }
 
 impl Options {
@@ -110,6 +115,7 @@ impl Default for Options {
             warn_unmatched: false,
             threads: None,
             parse_cache: None,
+            base_cache: None,
         }
     }
 }
@@ -136,6 +142,9 @@ pub(crate) struct BuildCtx {
     /// [`Options::thread_limit`].
     pub(crate) threads: usize,
     pub(crate) parse_cache: Option<Arc<ParseCache>>,
+    base_cache: Option<Arc<BaseCache>>,
+    /// Bases being built for [`BuildCtx::base_cache`], innermost last.
+    recordings: RefCell<Vec<cache::Recording>>,
 }
 
 impl BuildCtx {
@@ -150,13 +159,38 @@ impl BuildCtx {
             loaded_top: Cell::new(false),
             threads: opts.thread_limit(),
             parse_cache: opts.parse_cache.clone(),
+            base_cache: opts.base_cache.clone(),
+            recordings: RefCell::new(Vec::new()),
         }
     }
 
-    /// Hands a warning to the caller's sink.
+    /// Hands a warning to the caller's sink (and to the bases being recorded).
     pub(crate) fn warn(&self, w: crate::warning::Warning) {
+        for rec in self.recordings.borrow_mut().iter_mut() {
+            rec.warnings.push(w.clone());
+        }
         if let Some(sink) = &self.warnings {
             sink.emit(w);
+        }
+    }
+
+    /// Notes a kustomization loaded in the bases being recorded.
+    fn record_load(&self, ldr: &Loader, k: &Kustomization) {
+        let uncacheable =
+            ldr.repo_url().is_some() || k.openapi.as_ref().is_some_and(|m| !m.is_empty());
+        for rec in self.recordings.borrow_mut().iter_mut() {
+            rec.roots.push(ldr.root().to_path_buf());
+            rec.depth_below = rec
+                .depth_below
+                .max(ldr.depth().saturating_sub(rec.base_depth));
+            rec.uncacheable |= uncacheable;
+        }
+    }
+
+    /// Marks the bases being recorded as depending on more than their tree.
+    pub(crate) fn record_uncacheable(&self) {
+        for rec in self.recordings.borrow_mut().iter_mut() {
+            rec.uncacheable = true;
         }
     }
 
@@ -270,7 +304,7 @@ fn build_on_this_thread(ldr: Loader, opts: &Options) -> Result<ResMap, Error> {
     {
         target.origin = Some(Origin::default());
     }
-    let mut acc = target.accumulate(Accumulator::default())?;
+    let mut acc = target.accumulate_shared()?;
     // The following steps run once, at the top, after the recursion.
     finish(&target, &mut acc)?;
     let mut m = acc.resmap;

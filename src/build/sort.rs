@@ -85,8 +85,25 @@ pub fn gvk_order(a: &Gvk, b: &Gvk) -> Ordering {
     LEGACY.with(|o| {
         let (ra, rb) = (o.rank(&a.kind), o.rank(&b.kind));
         ra.cmp(&rb)
-            .then_with(|| gvk_sort_string(a).cmp(&gvk_sort_string(b)))
+            .then_with(|| gvk_sort_bytes(a).cmp(gvk_sort_bytes(b)))
     })
+}
+
+/// The bytes of [`gvk_sort_string`], without building the string.
+fn gvk_sort_bytes(g: &Gvk) -> impl Iterator<Item = u8> + '_ {
+    fn part<'a>(s: &'a str, default: &'static str) -> &'a str {
+        if s.is_empty() {
+            default
+        } else {
+            s
+        }
+    }
+    part(&g.group, "~G")
+        .bytes()
+        .chain(*b"_")
+        .chain(part(&g.version, "~V").bytes())
+        .chain(*b"_")
+        .chain(part(&g.kind, "~K").bytes())
 }
 
 fn id_sort_string(id: &ResId) -> String {

@@ -6,7 +6,7 @@ use crate::error::ErrorKind;
 
 /// Resources, field-spec configuration and vars collected from a kustomization and its
 /// bases.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Accumulator {
     pub resmap: ResMap,
     pub config: TransformerConfig,
@@ -74,6 +74,7 @@ impl<'c> Target<'c> {
             file: file.clone(),
             source: e,
         })?;
+        ctx.record_load(&ldr, &k);
         let t = Target {
             ctx,
             origin: None,
@@ -314,6 +315,7 @@ impl<'c> Target<'c> {
 
     /// Runs helm for a configured chart and reads its output as resources.
     fn inflate_helm(&self, c: &crate::helm::Configured) -> Result<Vec<Resource>, Error> {
+        self.ctx.record_uncacheable();
         let state = self.ctx.helm_state.borrow().clone();
         let out = crate::helm::inflate(c, &self.ctx.helm, &state, &self.ldr).map_err(|source| {
             Error::Helm {
@@ -471,9 +473,79 @@ impl<'c> Target<'c> {
                 sub.ldr.root().display()
             )));
         }
-        let sub_acc = sub.accumulate(Accumulator::default())?;
+        let sub_acc = sub.accumulate_shared()?;
         self.charge_resources(sub_acc.resmap.len())?;
         acc.merge(sub_acc, &self.file)
+    }
+
+    /// [`Self::accumulate`] from nothing, through [`BuildCtx::base_cache`]: a render
+    /// another build made of this directory is used when it applies here; one made here is
+    /// kept when it depends on nothing but the directory's tree and the directory has come
+    /// up before.
+    pub(super) fn accumulate_shared(&self) -> Result<Accumulator, Error> {
+        let Some(cache) = self
+            .ctx
+            .base_cache
+            .as_ref()
+            .filter(|_| self.origin.is_none() && self.ctx.schema.borrow().is_none())
+        else {
+            return self.accumulate(Accumulator::default());
+        };
+        if let Some(hit) = cache.get(self.ldr.root()) {
+            if self.replay(&hit.side) {
+                return Ok(hit.acc.clone());
+            }
+        }
+        if cache.first_sighting(self.ldr.root()) {
+            return self.accumulate(Accumulator::default());
+        }
+        let before = self.ldr.budget().used();
+        self.ctx
+            .recordings
+            .borrow_mut()
+            .push(super::cache::Recording {
+                base_depth: self.ldr.depth(),
+                ..Default::default()
+            });
+        let built = self.accumulate(Accumulator::default());
+        let mut side = self.ctx.recordings.borrow_mut().pop().unwrap_or_default();
+        let acc = built?;
+        side.used = self.ldr.budget().used().since(&before);
+        if !side.uncacheable && self.ctx.schema.borrow().is_none() {
+            cache.put(
+                self.ldr.root().to_path_buf(),
+                super::cache::CachedBase {
+                    acc: acc.clone(),
+                    side,
+                },
+            );
+        }
+        Ok(acc)
+    }
+
+    /// Replays what accumulating a cached render of this directory did besides its
+    /// result, if the render applies here: no cycle with the kustomizations that led here,
+    /// within the depth and budget limits. Nothing is replayed when it does not.
+    fn replay(&self, side: &super::cache::Recording) -> bool {
+        let budget = self.ldr.budget();
+        let deepest = self.ldr.depth() + side.depth_below;
+        if side
+            .roots
+            .iter()
+            .any(|r| self.ldr.check_not_cycle(r).is_err())
+            || budget.check_depth(deepest).is_err()
+            || !budget.charge_if_fits(&side.used)
+        {
+            return false;
+        }
+        for w in &side.warnings {
+            self.ctx.warn(w.clone());
+        }
+        for rec in self.ctx.recordings.borrow_mut().iter_mut() {
+            rec.roots.extend(side.roots.iter().cloned());
+            rec.depth_below = rec.depth_below.max(deepest.saturating_sub(rec.base_depth));
+        }
+        true
     }
 
     pub(super) fn run_transformers(&self, acc: &mut Accumulator) -> Result<(), Error> {

@@ -27,23 +27,35 @@ pub struct Segment {
     pub is_list: bool,
 }
 
-/// Where a transformer acts.
+/// Where a transformer acts. Shared, not copied: every kustomization starts from the
+/// default tables and merges its bases' tables, so specs are cloned by the thousand.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldSpec {
+pub struct FieldSpec(std::sync::Arc<Spec>);
+
+/// What a [`FieldSpec`] holds.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Spec {
     pub gvk: Gvk,
     pub path: String,
     pub create: bool,
     pub segments: Vec<Segment>,
 }
 
+impl std::ops::Deref for FieldSpec {
+    type Target = Spec;
+    fn deref(&self) -> &Spec {
+        &self.0
+    }
+}
+
 impl FieldSpec {
     pub fn new(gvk: Gvk, path: &str, create: bool) -> FieldSpec {
-        FieldSpec {
+        FieldSpec(std::sync::Arc::new(Spec {
             gvk,
             path: path.to_string(),
             create,
             segments: split_path(path),
-        }
+        }))
     }
 
     /// Does this spec apply to an object of type `gvk`?
@@ -99,21 +111,21 @@ pub fn split_path(path: &str) -> Vec<Segment> {
 /// with a different `create` is a conflict).
 pub type FsSlice = Vec<FieldSpec>;
 
-fn merge_one(s: &mut FsSlice, x: FieldSpec) -> Result<(), String> {
-    if let Some(existing) = s.iter().find(|e| e.effectively_equals(&x)) {
+fn merge_one(s: &mut FsSlice, x: &FieldSpec) -> Result<(), String> {
+    if let Some(existing) = s.iter().find(|e| e.effectively_equals(x)) {
         if existing.create != x.create {
             return Err(format!("conflicting fieldspecs for path {:?}", x.path));
         }
         return Ok(());
     }
-    s.push(x);
+    s.push(x.clone());
     Ok(())
 }
 
 /// Merges `incoming` into `s` (existing entries are not de-duplicated among themselves).
 pub fn merge_all(s: &mut FsSlice, incoming: &[FieldSpec]) -> Result<(), String> {
     for x in incoming {
-        merge_one(s, x.clone())?;
+        merge_one(s, x)?;
     }
     Ok(())
 }
@@ -121,7 +133,11 @@ pub fn merge_all(s: &mut FsSlice, incoming: &[FieldSpec]) -> Result<(), String> 
 /// kustomize sorts every table by the legacy kind order of its specs' gvks after loading
 /// and after each merge; the order decides which duplicates the next merge drops.
 fn sort_specs(s: &mut FsSlice) {
-    s.sort_by(|a, b| crate::build::sort::gvk_order(&a.gvk, &b.gvk));
+    let order = |a: &FieldSpec, b: &FieldSpec| crate::build::sort::gvk_order(&a.gvk, &b.gvk);
+    // Tables are sorted after every merge, and most merges add nothing.
+    if !s.is_sorted_by(|a, b| order(a, b).is_le()) {
+        s.sort_by(order);
+    }
 }
 
 /// Fields that refer to resources of kind `gvk` by name.
@@ -318,7 +334,7 @@ fn parse_defaults(text: &str) -> TransformerConfig {
             _ => continue,
         };
         // The tables repeat a few entries; keep kustomize's de-duplicated view.
-        let _ = merge_one(target, fs);
+        let _ = merge_one(target, &fs);
     }
     tc.name_reference
         .sort_by(|a, b| crate::build::sort::gvk_order(&a.gvk, &b.gvk));
