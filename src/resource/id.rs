@@ -52,7 +52,7 @@ impl Gvk {
     /// Whether the kind has no namespace, by the Kubernetes schema kustomize embeds (kinds
     /// it does not know are namespaced).
     pub fn is_cluster_scoped(&self) -> bool {
-        schema::is_cluster_scoped(&self.api_version(), &self.kind)
+        schema::is_cluster_scoped_gvk(&self.group, &self.version, &self.kind)
     }
 
     /// kustomize's `Gvk.IsSelected`: every non-empty part of `selector` must match.
@@ -125,15 +125,6 @@ impl ResId {
         self.name == o.name
             && self.gvk == o.gvk
             && self.effective_namespace() == o.effective_namespace()
-    }
-
-    /// The key under which [`ResMap`] indexes this id.
-    pub(crate) fn key(&self) -> IdKey {
-        IdKey {
-            gvk: self.gvk.clone(),
-            name: self.name.clone(),
-            namespace: self.effective_namespace().to_string(),
-        }
     }
 
     /// kustomize's `IsSelectedBy` for plain (non-regex) selectors.

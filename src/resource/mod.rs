@@ -171,6 +171,24 @@ impl Resource {
         ResId::new(self.gvk(), self.name(), self.namespace())
     }
 
+    /// `self.cur_id().key()`, built directly.
+    pub(crate) fn id_key(&self) -> id::IdKey {
+        let gvk = self.gvk();
+        let namespace = self.namespace();
+        let namespace = if gvk.is_cluster_scoped() {
+            id::NOT_NAMESPACEABLE
+        } else if namespace.is_empty() {
+            id::DEFAULT_NAMESPACE
+        } else {
+            namespace
+        };
+        id::IdKey {
+            gvk,
+            name: self.name().to_string(),
+            namespace: namespace.to_string(),
+        }
+    }
+
     /// Previous ids, oldest first (with the current group/version, as kustomize does).
     pub(crate) fn prev_res_ids(&self) -> Vec<ResId> {
         let gvk = self.gvk();

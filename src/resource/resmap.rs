@@ -79,7 +79,7 @@ impl ResMap {
     pub(crate) fn reindex(&mut self) {
         self.index.clear();
         for (i, r) in self.items.iter().enumerate() {
-            self.index.entry(r.cur_id().key()).or_default().push(i);
+            self.index.entry(r.id_key()).or_default().push(i);
         }
     }
 
@@ -90,7 +90,7 @@ impl ResMap {
     pub(crate) fn reappend_all(&mut self) -> Result<(), ResMapError> {
         self.index.clear();
         for (i, r) in self.items.iter().enumerate() {
-            let slot = self.index.entry(r.cur_id().key()).or_default();
+            let slot = self.index.entry(r.id_key()).or_default();
             if !slot.is_empty() {
                 return Err(ResMapError::Conflict(r.cur_id()));
             }
@@ -101,7 +101,7 @@ impl ResMap {
 
     /// kustomize's `Append`: refuses a second resource with the same current id.
     pub fn append(&mut self, r: Resource) -> Result<(), ResMapError> {
-        let key = r.cur_id().key();
+        let key = r.id_key();
         if self.index.get(&key).is_some_and(|v| !v.is_empty()) {
             return Err(ResMapError::Conflict(r.cur_id()));
         }

@@ -31,27 +31,34 @@ use std::borrow::Cow;
 
 use model::{Prop, Shape, TypeEntry, NONE, UNRESOLVED};
 
-/// kustomize's `IsCertainlyClusterScoped` for the built-in types: `true` only for
-/// built-in cluster-scoped types. Unknown kinds (CRDs, custom resources) count as
-/// namespaced. With a custom `openapi:` schema use [`Schema::is_cluster_scoped`].
-pub fn is_cluster_scoped(api_version: &str, kind: &str) -> bool {
-    precomputed_scope(api_version, kind) == Some(false)
-}
-
 /// kustomize's hand-kept `precomputedIsNamespaceScoped` table, which it consults first,
 /// always, even with a custom schema. `Some(true)` = namespaced.
 fn precomputed_scope(api_version: &str, kind: &str) -> Option<bool> {
-    let mut key = String::with_capacity(api_version.len() + kind.len() + 1);
-    key.push_str(api_version);
-    key.push('/');
-    key.push_str(kind);
-    if table::CLUSTER_SCOPED.binary_search(&key.as_str()).is_ok() {
+    precomputed_scope_of(&[api_version, "/", kind])
+}
+
+/// [`precomputed_scope`] for the table key written as the concatenation of `parts`
+/// (`apps`, `/`, `v1`, `/`, `Deployment`), compared without building it: ids are checked
+/// for their scope on every lookup.
+fn precomputed_scope_of(parts: &[&str]) -> Option<bool> {
+    let cmp = |entry: &&str| entry.bytes().cmp(parts.iter().flat_map(|p| p.bytes()));
+    if table::CLUSTER_SCOPED.binary_search_by(cmp).is_ok() {
         Some(false)
-    } else if table::NAMESPACED.binary_search(&key.as_str()).is_ok() {
+    } else if table::NAMESPACED.binary_search_by(cmp).is_ok() {
         Some(true)
     } else {
         None
     }
+}
+
+/// [`is_cluster_scoped`] for a gvk given as its parts.
+pub fn is_cluster_scoped_gvk(group: &str, version: &str, kind: &str) -> bool {
+    let scope = if group.is_empty() {
+        precomputed_scope_of(&[version, "/", kind])
+    } else {
+        precomputed_scope_of(&[group, "/", version, "/", kind])
+    };
+    scope == Some(false)
 }
 
 /// A set of type definitions to merge with: the built-in Kubernetes one, or a custom
@@ -237,13 +244,26 @@ mod tests {
     fn table_is_sorted_and_knows_namespaces() {
         assert!(table::CLUSTER_SCOPED.windows(2).all(|w| w[0] < w[1]));
         assert!(table::NAMESPACED.windows(2).all(|w| w[0] < w[1]));
-        assert!(is_cluster_scoped("v1", "Namespace"));
-        assert!(is_cluster_scoped(
-            "rbac.authorization.k8s.io/v1",
+        assert!(is_cluster_scoped_gvk("", "v1", "Namespace"));
+        assert!(is_cluster_scoped_gvk(
+            "rbac.authorization.k8s.io",
+            "v1",
             "ClusterRole"
         ));
-        assert!(!is_cluster_scoped("v1", "ConfigMap"));
-        assert!(!is_cluster_scoped("example.com/v1", "Namespace"));
+        assert!(!is_cluster_scoped_gvk("", "v1", "ConfigMap"));
+        assert!(!is_cluster_scoped_gvk("example.com", "v1", "Namespace"));
+        // Every table entry is found by its parts, as by its whole text.
+        for entry in table::CLUSTER_SCOPED.iter().chain(table::NAMESPACED) {
+            let (api_version, kind) = entry.rsplit_once('/').unwrap();
+            let (group, version) = crate::resource::Gvk::parse_api_version(api_version);
+            let whole = precomputed_scope(api_version, kind);
+            assert!(whole.is_some(), "{entry}");
+            assert_eq!(
+                is_cluster_scoped_gvk(group, version, kind),
+                whole == Some(false),
+                "{entry}"
+            );
+        }
         assert_eq!(table::CLUSTER_SCOPED.len(), 36);
         assert_eq!(table::NAMESPACED.len(), 46);
     }

@@ -147,7 +147,7 @@ impl Namespace<'_> {
         m.reindex();
         let mut seen = HashSet::new();
         for r in m.resources() {
-            if !seen.insert(r.cur_id().key()) {
+            if !seen.insert(r.id_key()) {
                 return Err(TransformError::on(
                     NAME,
                     r,
