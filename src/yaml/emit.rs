@@ -603,8 +603,10 @@ impl Emitter<'_> {
         if !self.indention || self.column > indent || (self.column == indent && !self.whitespace) {
             self.put_break();
         }
-        while self.column < indent {
-            self.put(b' ');
+        if self.column < indent {
+            let pad = indent - self.column;
+            self.out.resize(self.out.len() + pad, b' ');
+            self.column = indent;
         }
         self.whitespace = true;
         self.indention = true;
