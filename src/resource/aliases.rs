@@ -113,7 +113,7 @@ impl Resource {
             return;
         };
         let mut group = std::mem::take(&mut self.aliases[gi]);
-        group.retain(|p| match self.obj.pointer_mut(p) {
+        group.retain(|p| match self.obj.value_mut().pointer_mut(p) {
             Some(v) => {
                 *v = value.clone();
                 true

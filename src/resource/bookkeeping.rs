@@ -134,16 +134,16 @@ impl Resource {
         let annotations = self.obj.pointer("/metadata/annotations");
         // Where the annotations are not a map kustomize could not have written them either.
         if written.is_empty() || !meta_ok || !matches!(annotations, None | Some(Value::Object(_))) {
-            return Ok(f(&mut self.obj));
+            return Ok(f(self.obj.value_mut()));
         }
         let had_annotations = annotations.is_some();
-        let ann = annotations_mut(&mut self.obj);
+        let ann = annotations_mut(self.obj.value_mut());
         for (k, v) in &written {
             ann.insert(k.to_string(), Value::String(v.clone()));
         }
-        let out = f(&mut self.obj);
+        let out = f(self.obj.value_mut());
         if keep == Keep::Internal && matches!(self.obj.get("metadata"), Some(Value::Object(_))) {
-            let ann = annotations_mut(&mut self.obj);
+            let ann = annotations_mut(self.obj.value_mut());
             for (k, v) in written.iter().filter(|(k, _)| is_internal(k)) {
                 ann.insert(k.to_string(), Value::String(v.clone()));
             }
@@ -151,7 +151,7 @@ impl Resource {
         self.read_bookkeeping(&written, true)?;
         // A map that held only bookkeeping goes back to not being there.
         if !had_annotations {
-            if let Some(Value::Object(meta)) = self.obj.get_mut("metadata") {
+            if let Some(Value::Object(meta)) = self.obj.value_mut().get_mut("metadata") {
                 if meta
                     .get("annotations")
                     .is_some_and(|a| a.as_object().is_some_and(Map::is_empty))
@@ -189,6 +189,7 @@ impl Resource {
     ) -> Result<(), String> {
         let mut ann = match self
             .obj
+            .value_mut()
             .get_mut("metadata")
             .and_then(|m| m.get_mut("annotations"))
         {
@@ -213,6 +214,7 @@ impl Resource {
         };
         if let Some(Value::Object(a)) = self
             .obj
+            .value_mut()
             .get_mut("metadata")
             .and_then(|m| m.get_mut("annotations"))
         {

@@ -19,12 +19,14 @@ use serde_json::{Map, Value};
 mod aliases;
 mod bookkeeping;
 mod id;
+mod obj;
 mod origin;
 mod resmap;
 
 pub(crate) use bookkeeping::{Keep, BUILD_ANNOTATIONS, ORIGIN, TRANSFORMATIONS};
 pub use id::{Gvk, ResId, DEFAULT_NAMESPACE, NOT_NAMESPACEABLE};
 pub(crate) use id::{IdKey, PrevId};
+use obj::Obj;
 pub use origin::Origin;
 pub use resmap::{ResMap, ResMapError};
 
@@ -61,7 +63,7 @@ pub struct Source {
 /// One Kubernetes object and its build-time bookkeeping.
 #[derive(Debug, Clone)]
 pub struct Resource {
-    obj: Value,
+    obj: Obj,
     pub(crate) prev_ids: Vec<PrevId>,
     pub(crate) prefixes: Vec<String>,
     pub(crate) suffixes: Vec<String>,
@@ -106,7 +108,7 @@ impl Resource {
     /// Wraps an object; the caller guarantees it is a map.
     pub fn new(obj: Value, source: Source) -> Resource {
         Resource {
-            obj,
+            obj: Obj::new(obj),
             prev_ids: Vec::new(),
             prefixes: Vec::new(),
             suffixes: Vec::new(),
@@ -130,12 +132,12 @@ impl Resource {
     /// Mutable access to the object. Callers that change kind, apiVersion, name or
     /// namespace must let the owning [`ResMap`] reindex.
     pub(crate) fn obj_mut(&mut self) -> &mut Value {
-        &mut self.obj
+        self.obj.value_mut()
     }
 
     /// The Kubernetes object, without the bookkeeping.
     pub fn into_obj(self) -> Value {
-        self.obj
+        self.obj.into_value()
     }
 
     /// The object's top-level map (every resource a build produces is a map).
@@ -171,8 +173,13 @@ impl Resource {
         ResId::new(self.gvk(), self.name(), self.namespace())
     }
 
-    /// `self.cur_id().key()`, built directly.
-    pub(crate) fn id_key(&self) -> id::IdKey {
+    /// The key [`ResMap`] indexes this resource under (its current id, the namespace
+    /// made effective), computed once per change of the object.
+    pub(crate) fn id_key(&self) -> Arc<IdKey> {
+        self.obj.key(|| self.compute_id_key())
+    }
+
+    fn compute_id_key(&self) -> IdKey {
         let gvk = self.gvk();
         let namespace = self.namespace();
         let namespace = if gvk.is_cluster_scoped() {
@@ -228,7 +235,7 @@ impl Resource {
     /// reads from a file, so a null `annotations:` there is an (empty) map from then on:
     /// patches and replacements can add to it, and it is not printed.
     pub(crate) fn null_annotations_to_absent(&mut self) {
-        if let Some(Value::Object(meta)) = self.obj.get_mut("metadata") {
+        if let Some(Value::Object(meta)) = self.obj.value_mut().get_mut("metadata") {
             if meta.get("annotations").is_some_and(Value::is_null) {
                 meta.remove("annotations");
             }
@@ -241,7 +248,7 @@ impl Resource {
                 continue;
             };
             let key = key.replace("~1", "/").replace("~0", "~");
-            if let Some(Value::Object(m)) = self.obj.pointer_mut(parent) {
+            if let Some(Value::Object(m)) = self.obj.value_mut().pointer_mut(parent) {
                 if m.get(&key).is_some_and(Value::is_null) {
                     m.remove(&key);
                 }
@@ -261,7 +268,7 @@ impl Resource {
     }
 
     fn metadata_mut(&mut self) -> &mut Map<String, Value> {
-        let obj = ensure_object(&mut self.obj);
+        let obj = ensure_object(self.obj.value_mut());
         let meta = obj
             .entry("metadata")
             .or_insert_with(|| Value::Object(Map::new()));
@@ -276,7 +283,12 @@ impl Resource {
     /// Sets the namespace; an empty one removes the field.
     pub(crate) fn set_namespace(&mut self, ns: &str) {
         if ns.is_empty() {
-            if let Some(m) = self.obj.get_mut("metadata").and_then(Value::as_object_mut) {
+            if let Some(m) = self
+                .obj
+                .value_mut()
+                .get_mut("metadata")
+                .and_then(Value::as_object_mut)
+            {
                 m.remove("namespace");
             }
         } else {

@@ -1,6 +1,7 @@
 //! [`ResMap`]: resources in insertion order, indexed by current id.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -22,7 +23,7 @@ pub enum ResMapError {
 #[derive(Debug, Clone, Default)]
 pub struct ResMap {
     items: Vec<Resource>,
-    index: HashMap<IdKey, Vec<usize>>,
+    index: HashMap<Arc<IdKey>, Vec<usize>>,
 }
 
 impl ResMap {
@@ -138,7 +139,7 @@ impl ResMap {
                         for field in ["data", "binaryData"] {
                             let mut merged = string_map(old.obj.get(field));
                             merged.extend(string_map(r.obj.get(field)));
-                            let obj = ensure_object(&mut r.obj);
+                            let obj = ensure_object(r.obj.value_mut());
                             obj.remove(field);
                             if !merged.is_empty() {
                                 obj.insert(field.to_string(), Value::Object(merged));
