@@ -12,9 +12,25 @@ use proptest::prelude::*;
 use rustomize::yaml::reader::{
     read_resource_stream, read_stream, with_reader_mode, Document, ReaderMode, FAST_PATH_DECLINED,
 };
-use rustomize::yaml::{Error, Limits};
+use rustomize::yaml::{read_document, Dialect, Error, Limits};
 
 type Read = fn(&[u8], Limits) -> Result<Vec<Document>, Error>;
+
+/// Kustomization files are read with go-yaml v2's rules ([`Dialect::V2`]: YAML 1.1 words,
+/// non-string keys printed as strings, later duplicate keys win), through the same readers.
+fn read_v2(bytes: &[u8], limits: Limits) -> Result<Vec<Document>, Error> {
+    Ok(read_document(bytes, Dialect::V2, limits)?
+        .into_iter()
+        .map(|value| Document {
+            value,
+            line: 1,
+            empty_nulls: Vec::new(),
+            null_annotations: Vec::new(),
+            nodes: 0,
+            bytes: 0,
+        })
+        .collect())
+}
 
 /// Reads `bytes` with the full parser alone and with the fast path (falling back): the two
 /// must agree, errors included. Returns whether the fast path alone read every piece.
@@ -74,7 +90,11 @@ fn fixture_files_read_alike_and_mostly_fast() {
     let mut failures = Vec::new();
     for path in &files {
         let bytes = std::fs::read(path).unwrap();
-        for read in [read_resource_stream as Read, read_stream as Read] {
+        for read in [
+            read_resource_stream as Read,
+            read_stream as Read,
+            read_v2 as Read,
+        ] {
             match check_agree(&bytes, read) {
                 Ok(fast) => {
                     if path.to_string_lossy().contains("/corpus/")
@@ -406,7 +426,7 @@ proptest! {
 
     #[test]
     fn generated_documents_read_alike(doc in document()) {
-        for read in [read_resource_stream as Read, read_stream as Read] {
+        for read in [read_resource_stream as Read, read_stream as Read, read_v2 as Read] {
             if let Err(e) = check_agree(doc.as_bytes(), read) {
                 prop_assert!(false, "{}", e);
             }
@@ -430,7 +450,7 @@ proptest! {
                 bytes.splice(i..i, insert.bytes());
             }
         }
-        for read in [read_resource_stream as Read, read_stream as Read] {
+        for read in [read_resource_stream as Read, read_stream as Read, read_v2 as Read] {
             if let Err(e) = check_agree(&bytes, read) {
                 prop_assert!(false, "{}", e);
             }
