@@ -232,30 +232,37 @@ impl<'s> BlockReader<'s, '_, '_> {
         }
     }
 
+    /// Where an entry's value starts on its line, after the `-` or `:` that ends at `from`:
+    /// `None` when the line has nothing more (or only a comment).
+    fn value_start(&self, from: usize, end: usize) -> Step<Option<usize>> {
+        let mut i = from;
+        while i < end && self.b[i] == b' ' {
+            i += 1;
+        }
+        match self.b[..end].get(i) {
+            None | Some(b'#') => Ok(None),
+            Some(b'\t') => Err(GiveUp),
+            Some(_) => Ok(Some(i)),
+        }
+    }
+
     /// A block sequence at `indent`; its first `-` is at `at`.
     fn sequence(&mut self, indent: usize, mut at: usize, mut end: usize) -> Step<()> {
         self.enter()?;
         ok(self.builder.start_sequence(0, mark()))?;
         loop {
-            // After `-`: spaces, then the item (or nothing on this line).
-            let mut i = at + 1;
-            while i < end && self.b[i] == b' ' {
-                i += 1;
-            }
-            if i < end && self.b[i] == b'\t' {
-                return Err(GiveUp);
-            }
-            if i == end || self.b[i] == b'#' {
-                self.pos = end + 1;
-                self.empty_value(indent, false)?;
-            } else if is_entry(self.b, i, end) {
+            match self.value_start(at + 1, end)? {
+                None => {
+                    self.pos = end + 1;
+                    self.empty_value(indent, false)?;
+                }
                 // `- - x`: a compact nested sequence.
-                return Err(GiveUp);
-            } else if self.key_at(i, end)?.is_some() {
+                Some(i) if is_entry(self.b, i, end) => return Err(GiveUp),
                 // `- key: value`: a compact mapping at the item's column.
-                self.mapping(i - (at - indent), i, end)?;
-            } else {
-                self.inline_value(indent, i, end)?;
+                Some(i) if self.key_at(i, end)?.is_some() => {
+                    self.mapping(i - (at - indent), i, end)?
+                }
+                Some(i) => self.inline_value(indent, i, end)?,
             }
             match self.peek_line()? {
                 Some(l) if l.indent == indent && is_entry(self.b, l.body(), l.end) => {
@@ -280,18 +287,12 @@ impl<'s> BlockReader<'s, '_, '_> {
                 return Err(GiveUp);
             };
             ok(self.builder.scalar(key.text, None, key.style, 0, mark()))?;
-            let mut i = key.after_colon;
-            while i < end && self.b[i] == b' ' {
-                i += 1;
-            }
-            if i < end && self.b[i] == b'\t' {
-                return Err(GiveUp);
-            }
-            if i == end || self.b[i] == b'#' {
-                self.pos = end + 1;
-                self.empty_value(indent, true)?;
-            } else {
-                self.inline_value(indent, i, end)?;
+            match self.value_start(key.after_colon, end)? {
+                None => {
+                    self.pos = end + 1;
+                    self.empty_value(indent, true)?;
+                }
+                Some(i) => self.inline_value(indent, i, end)?,
             }
             match self.peek_line()? {
                 Some(l) if l.indent == indent && !is_entry(self.b, l.body(), l.end) => {

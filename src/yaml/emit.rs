@@ -266,14 +266,7 @@ fn analyze(value: &str) -> Analysis {
 /// [`analyze_any`] for ASCII text: runs of inert bytes are skipped in one step, since all
 /// they do is clear the "previous was a space/break" states.
 fn analyze_ascii(b: &[u8]) -> Analysis {
-    let mut flags = Flags::default();
-    if b.starts_with(b"---") || b.starts_with(b"...") {
-        flags.block_indicators = true;
-        flags.flow_indicators = true;
-    }
-    let mut preceded_by_whitespace = true;
-    let mut previous_space = false;
-    let mut previous_break = false;
+    let mut scan = Scan::new(b);
     let mut i = 0;
     let n = b.len();
     while i < n {
@@ -282,66 +275,111 @@ fn analyze_ascii(b: &[u8]) -> Analysis {
             while i < n && INERT[b[i] as usize] {
                 i += 1;
             }
-            previous_space = false;
-            previous_break = false;
-            preceded_by_whitespace = false;
+            scan.inert();
             continue;
         }
-        let followed_by_whitespace = i + 1 >= n || b[i + 1] == b' ' || b[i + 1] == b'\t';
-        if i == 0 {
-            first_char_indicators(c, followed_by_whitespace, &mut flags);
+        scan.step(Char {
+            byte: c,
+            first: i == 0,
+            last: i + 1 == n,
+            followed_by_whitespace: i + 1 >= n || b[i + 1] == b' ' || b[i + 1] == b'\t',
+            is_break: c == b'\n' || c == b'\r',
+            printable: c == b'\n' || (0x20..=0x7E).contains(&c),
+            blankz: matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0),
+        });
+        i += 1;
+    }
+    scan.flags.analysis()
+}
+
+/// One character as libyaml's analysis sees it.
+struct Char {
+    /// Its first byte.
+    byte: u8,
+    first: bool,
+    last: bool,
+    followed_by_whitespace: bool,
+    is_break: bool,
+    printable: bool,
+    /// A blank, a break or NUL.
+    blankz: bool,
+}
+
+/// libyaml's scalar analysis, one character at a time.
+struct Scan {
+    flags: Flags,
+    preceded_by_whitespace: bool,
+    previous_space: bool,
+    previous_break: bool,
+}
+
+impl Scan {
+    fn new(b: &[u8]) -> Scan {
+        let mut flags = Flags::default();
+        if b.starts_with(b"---") || b.starts_with(b"...") {
+            flags.block_indicators = true;
+            flags.flow_indicators = true;
+        }
+        Scan {
+            flags,
+            preceded_by_whitespace: true,
+            previous_space: false,
+            previous_break: false,
+        }
+    }
+
+    /// A character that is not first and plays no part: printable, not a space, break or
+    /// indicator.
+    #[inline(always)]
+    fn inert(&mut self) {
+        self.previous_space = false;
+        self.previous_break = false;
+        self.preceded_by_whitespace = false;
+    }
+
+    #[inline(always)]
+    fn step(&mut self, c: Char) {
+        let flags = &mut self.flags;
+        if c.first {
+            first_char_indicators(c.byte, c.followed_by_whitespace, flags);
         } else {
-            match c {
+            match c.byte {
                 b',' | b'?' | b'[' | b']' | b'{' | b'}' => flags.flow_indicators = true,
                 b':' => {
                     flags.flow_indicators = true;
-                    if followed_by_whitespace {
+                    if c.followed_by_whitespace {
                         flags.block_indicators = true;
                     }
                 }
-                b'#' if preceded_by_whitespace => {
+                b'#' if self.preceded_by_whitespace => {
                     flags.flow_indicators = true;
                     flags.block_indicators = true;
                 }
                 _ => {}
             }
         }
-        if !(c == b'\n' || (0x20..=0x7E).contains(&c)) {
+        if !c.printable {
             flags.special_characters = true;
         }
-        if c == b' ' {
-            if i == 0 {
-                flags.leading_space = true;
-            }
-            if i + 1 == n {
-                flags.trailing_space = true;
-            }
-            if previous_break {
-                flags.break_space = true;
-            }
-            previous_space = true;
-            previous_break = false;
-        } else if c == b'\n' || c == b'\r' {
+        if c.byte == b' ' {
+            flags.leading_space |= c.first;
+            flags.trailing_space |= c.last;
+            flags.break_space |= self.previous_break;
+            self.previous_space = true;
+            self.previous_break = false;
+        } else if c.is_break {
             flags.line_breaks = true;
-            if i == 0 {
-                flags.leading_break = true;
-            }
-            if i + 1 == n {
-                flags.trailing_break = true;
-            }
-            if previous_space {
-                flags.space_break = true;
-            }
-            previous_space = false;
-            previous_break = true;
+            flags.leading_break |= c.first;
+            flags.trailing_break |= c.last;
+            flags.space_break |= self.previous_space;
+            self.previous_space = false;
+            self.previous_break = true;
         } else {
-            previous_space = false;
-            previous_break = false;
+            self.previous_space = false;
+            self.previous_break = false;
         }
-        preceded_by_whitespace = matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0);
-        i += 1;
+        self.preceded_by_whitespace = c.blankz;
     }
-    flags.analysis()
 }
 
 /// What the scan of a scalar found, before the style rules turn it into an [`Analysis`].
@@ -433,73 +471,22 @@ fn analyze_any(value: &str) -> Analysis {
             block_allowed: false,
         };
     }
-    let mut flags = Flags::default();
-    let mut previous_space = false;
-    let mut previous_break = false;
-    if b.starts_with(b"---") || b.starts_with(b"...") {
-        flags.block_indicators = true;
-        flags.flow_indicators = true;
-    }
-    let mut preceded_by_whitespace = true;
+    let mut scan = Scan::new(b);
     let mut i = 0;
     while i < b.len() {
         let w = width(b[i]);
-        let followed_by_whitespace = i + w >= b.len() || is_blank_at(b, i + w);
-        let c = b[i];
-        if i == 0 {
-            first_char_indicators(c, followed_by_whitespace, &mut flags);
-        } else {
-            match c {
-                b',' | b'?' | b'[' | b']' | b'{' | b'}' => flags.flow_indicators = true,
-                b':' => {
-                    flags.flow_indicators = true;
-                    if followed_by_whitespace {
-                        flags.block_indicators = true;
-                    }
-                }
-                b'#' if preceded_by_whitespace => {
-                    flags.flow_indicators = true;
-                    flags.block_indicators = true;
-                }
-                _ => {}
-            }
-        }
-        if !is_printable_at(b, i) {
-            flags.special_characters = true;
-        }
-        if c == b' ' {
-            if i == 0 {
-                flags.leading_space = true;
-            }
-            if i + w == b.len() {
-                flags.trailing_space = true;
-            }
-            if previous_break {
-                flags.break_space = true;
-            }
-            previous_space = true;
-            previous_break = false;
-        } else if is_break_at(b, i) {
-            flags.line_breaks = true;
-            if i == 0 {
-                flags.leading_break = true;
-            }
-            if i + w == b.len() {
-                flags.trailing_break = true;
-            }
-            if previous_space {
-                flags.space_break = true;
-            }
-            previous_space = false;
-            previous_break = true;
-        } else {
-            previous_space = false;
-            previous_break = false;
-        }
-        preceded_by_whitespace = is_blankz_at(b, i);
+        scan.step(Char {
+            byte: b[i],
+            first: i == 0,
+            last: i + w == b.len(),
+            followed_by_whitespace: i + w >= b.len() || is_blank_at(b, i + w),
+            is_break: is_break_at(b, i),
+            printable: is_printable_at(b, i),
+            blankz: is_blankz_at(b, i),
+        });
         i += w;
     }
-    flags.analysis()
+    scan.flags.analysis()
 }
 
 /// Applies what go-yaml v2's reader does to a string when it parses kustomize's JSON text:
