@@ -410,6 +410,46 @@ fn check_flux_follows_the_clusters_infrastructure_apps_chain() {
 /// a root with its own OpenAPI schema (the base's patch merges differently), a root that
 /// tracks origins (annotations name paths from that root), a root for which the base's tree
 /// closes a cycle, and warnings the base emits (replayed for each root).
+/// Compares every root of `report` with a build of that root alone (output, error,
+/// warnings); returns how many built.
+fn matches_standalone_builds(repo: &Path, report: &fleet::CheckReport) -> usize {
+    let mut shared = 0;
+    for r in &report.roots {
+        let warnings = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = warnings.clone();
+        let alone_opts = rustomize::Options {
+            warnings: Some(rustomize::warning::WarningSink::new(move |w| {
+                sink.lock().unwrap().push(w)
+            })),
+            ..Default::default()
+        };
+        let alone = rustomize::render(Arc::new(DiskFs), &repo.join(&r.dir), &alone_opts);
+        match (&r.status, alone) {
+            (Status::Ok, Ok(bytes)) => {
+                assert!(
+                    r.output.as_deref() == Some(&bytes[..]),
+                    "{}: check printed\n{}\nbuild printed\n{}",
+                    r.dir.display(),
+                    String::from_utf8_lossy(r.output.as_deref().unwrap_or_default()),
+                    String::from_utf8_lossy(&bytes)
+                );
+                shared += 1;
+            }
+            (Status::Failed(e), Err(alone)) => {
+                assert_eq!(e.to_string(), alone.to_string(), "{}", r.dir.display())
+            }
+            (status, alone) => panic!("{}: {status:?} vs {alone:?}", r.dir.display()),
+        }
+        assert_eq!(
+            r.warnings,
+            *warnings.lock().unwrap(),
+            "{}: warnings",
+            r.dir.display()
+        );
+    }
+    shared
+}
+
 #[test]
 fn shared_base_renders_are_used_only_where_they_cannot_differ() {
     let s = Scratch::new("base-cache");
@@ -426,7 +466,7 @@ fn shared_base_renders_are_used_only_where_they_cannot_differ() {
         "crd/mycrd.yaml",
         "apiVersion: example.com/v1alpha1\nkind: MyCRD\nmetadata:\n  name: service\nspec:\n  template:\n    spec:\n      containers:\n      - name: server\n        image: server\n        command: example\n",
     );
-    // Path order is build order with one thread: crd, p (keeps crd's render), q (uses it),
+    // Path order is build order with one thread: crd (keeps its render), p and q (use it),
     // s (own schema), t (origins), y (a cycle through y's parent), z/x.
     s.write(
         "p/kustomization.yaml",
@@ -461,40 +501,7 @@ fn shared_base_renders_are_used_only_where_they_cannot_differ() {
     };
     opts.build.threads = std::num::NonZeroUsize::new(1);
     let report = fleet::check(&s.0, &opts).unwrap();
-    let mut shared = 0;
-    for r in &report.roots {
-        let warnings = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let sink = warnings.clone();
-        let alone_opts = rustomize::Options {
-            warnings: Some(rustomize::warning::WarningSink::new(move |w| {
-                sink.lock().unwrap().push(w)
-            })),
-            ..Default::default()
-        };
-        let alone = rustomize::render(Arc::new(DiskFs), &s.0.join(&r.dir), &alone_opts);
-        match (&r.status, alone) {
-            (Status::Ok, Ok(bytes)) => {
-                assert!(
-                    r.output.as_deref() == Some(&bytes[..]),
-                    "{}: check printed\n{}\nbuild printed\n{}",
-                    r.dir.display(),
-                    String::from_utf8_lossy(r.output.as_deref().unwrap_or_default()),
-                    String::from_utf8_lossy(&bytes)
-                );
-                shared += 1;
-            }
-            (Status::Failed(e), Err(alone)) => {
-                assert_eq!(e.to_string(), alone.to_string(), "{}", r.dir.display())
-            }
-            (status, alone) => panic!("{}: {status:?} vs {alone:?}", r.dir.display()),
-        }
-        assert_eq!(
-            r.warnings,
-            *warnings.lock().unwrap(),
-            "{}: warnings",
-            r.dir.display()
-        );
-    }
+    let shared = matches_standalone_builds(&s.0, &report);
     assert_eq!(shared, 8, "{:#}", report.to_json());
     assert!(matches!(status_of(&report, "z/x"), Status::Failed(_)));
     // The cases have teeth: the schema and the origins change the output.
@@ -522,4 +529,74 @@ fn shared_base_renders_are_used_only_where_they_cannot_differ() {
             .warnings
             .iter()
             .any(|w| w.message.contains("commonLabels"))));
+}
+
+#[test]
+fn concurrent_builds_share_bases_and_never_wait_for_each_other_in_a_circle() {
+    let s = Scratch::new("base-cache-threads");
+    // Bases shared by many roots, chains of bases, and roots that include each other in a
+    // circle (each fails with kustomize's cycle error, from whichever end it is built).
+    for b in 0..4 {
+        s.write(
+            &format!("base{b}/kustomization.yaml"),
+            &format!("resources:\n- d.yaml\ncommonLabels:\n  base: b{b}\n"),
+        );
+        s.write(
+            &format!("base{b}/d.yaml"),
+            &deployment(&format!("d{b}"), "nginx"),
+        );
+    }
+    s.write(
+        "chain/kustomization.yaml",
+        "resources:\n- ../base0\n- ../base1\n",
+    );
+    for r in 0..24 {
+        s.write(
+            &format!("root{r:02}/kustomization.yaml"),
+            &format!(
+                "resources:\n- ../base{}\n- ../{}\nnamePrefix: r{r}-\n",
+                r % 4,
+                if r % 3 == 0 { "chain" } else { "base3" }
+            ),
+        );
+    }
+    for (a, b) in [
+        ("ring-a", "ring-b"),
+        ("ring-b", "ring-c"),
+        ("ring-c", "ring-a"),
+    ] {
+        s.write(
+            &format!("{a}/kustomization.yaml"),
+            &format!("resources:\n- ../{b}\n- ../base2\n"),
+        );
+    }
+    for round in 0..10 {
+        let repo = s.0.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut opts = CheckOptions {
+                keep_output: true,
+                ..Default::default()
+            };
+            opts.build.threads = std::num::NonZeroUsize::new(4);
+            let _ = tx.send(fleet::check(&repo, &opts).unwrap());
+        });
+        let report = rx
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .unwrap_or_else(|_| panic!("round {round}: check did not finish"));
+        // 4 bases, chain, and 16 roots; the 8 roots that include a base twice fail as they
+        // do alone.
+        assert_eq!(
+            matches_standalone_builds(&s.0, &report),
+            21,
+            "round {round}"
+        );
+        for ring in ["ring-a", "ring-b", "ring-c"] {
+            assert!(
+                matches!(status_of(&report, ring), Status::Failed(e) if e.to_string().contains("cycle")),
+                "{ring}: {:?}",
+                status_of(&report, ring)
+            );
+        }
+    }
 }

@@ -143,6 +143,8 @@ pub(crate) struct BuildCtx {
     pub(crate) threads: usize,
     pub(crate) parse_cache: Option<Arc<ParseCache>>,
     base_cache: Option<Arc<BaseCache>>,
+    /// This build, for the waits of [`BuildCtx::base_cache`].
+    build_id: cache::BuildId,
     /// Bases being built for [`BuildCtx::base_cache`], innermost last.
     recordings: RefCell<Vec<cache::Recording>>,
 }
@@ -160,6 +162,7 @@ impl BuildCtx {
             threads: opts.thread_limit(),
             parse_cache: opts.parse_cache.clone(),
             base_cache: opts.base_cache.clone(),
+            build_id: cache::BuildId::fresh(),
             recordings: RefCell::new(Vec::new()),
         }
     }
@@ -490,7 +493,18 @@ fn clean_annotations(m: &mut ResMap, origins: bool, transformations: bool) {
                 || (!origins && k == crate::resource::ORIGIN)
                 || (!transformations && k == crate::resource::TRANSFORMATIONS))
     };
+    // Most resources have nothing to clean: leave their (maybe shared) objects alone.
+    let clean = |obj: &Value| match obj.get("metadata").and_then(|m| m.get("annotations")) {
+        None => true,
+        Some(Value::Object(a)) => {
+            !a.is_empty() && a.iter().all(|(k, v)| v.is_string() && !dropped(k))
+        }
+        Some(_) => false,
+    };
     for r in m.resources_mut() {
+        if clean(r.obj()) {
+            continue;
+        }
         let Some(meta) = r
             .obj_mut()
             .get_mut("metadata")

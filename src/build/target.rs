@@ -479,9 +479,9 @@ impl<'c> Target<'c> {
     }
 
     /// [`Self::accumulate`] from nothing, through [`BuildCtx::base_cache`]: a render
-    /// another build made of this directory is used when it applies here; one made here is
-    /// kept when it depends on nothing but the directory's tree and the directory has come
-    /// up before.
+    /// another build made (or is making: then this one waits) of this directory is used
+    /// when it applies here; one made here is kept when it depends on nothing but the
+    /// directory's tree.
     pub(super) fn accumulate_shared(&self) -> Result<Accumulator, Error> {
         let Some(cache) = self
             .ctx
@@ -491,14 +491,13 @@ impl<'c> Target<'c> {
         else {
             return self.accumulate(Accumulator::default());
         };
-        if let Some(hit) = cache.get(self.ldr.root()) {
-            if self.replay(&hit.side) {
-                return Ok(hit.acc.clone());
+        let claim = match cache.claim(self.ldr.root(), self.ctx.build_id) {
+            super::cache::Claim::Hit(hit) if self.replay(&hit.side) => return Ok(hit.acc.clone()),
+            super::cache::Claim::Hit(_) | super::cache::Claim::Alone => {
+                return self.accumulate(Accumulator::default())
             }
-        }
-        if cache.first_sighting(self.ldr.root()) {
-            return self.accumulate(Accumulator::default());
-        }
+            super::cache::Claim::Claimed(claim) => claim,
+        };
         let before = self.ldr.budget().used();
         self.ctx
             .recordings
@@ -511,15 +510,11 @@ impl<'c> Target<'c> {
         let mut side = self.ctx.recordings.borrow_mut().pop().unwrap_or_default();
         let acc = built?;
         side.used = self.ldr.budget().used().since(&before);
-        if !side.uncacheable && self.ctx.schema.borrow().is_none() {
-            cache.put(
-                self.ldr.root().to_path_buf(),
-                super::cache::CachedBase {
-                    acc: acc.clone(),
-                    side,
-                },
-            );
-        }
+        let shareable = !side.uncacheable && self.ctx.schema.borrow().is_none();
+        claim.keep(shareable.then(|| super::cache::CachedBase {
+            acc: acc.clone(),
+            side,
+        }));
         Ok(acc)
     }
 

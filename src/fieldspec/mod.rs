@@ -484,6 +484,52 @@ fn walk_segments<'s>(
     }
 }
 
+/// The read-only side of [`walk`] with [`Create::Never`]: calls `f` on every node that
+/// walk would visit, in the same order. `Ok(true)` when visiting is all that walk would do;
+/// `Ok(false)` when it would also change the object itself (a null where the path expects
+/// a list becomes an empty list), and `Err` when it, or `f`, would fail: then the caller
+/// walks mutably, to change what must change and to fail with walk's error. Lets
+/// transformers that usually change nothing leave shared objects unshared.
+pub fn visit(
+    obj: &Value,
+    spec: &FieldSpec,
+    f: &mut dyn FnMut(&Value) -> Result<(), String>,
+) -> Result<bool, String> {
+    visit_segments(obj, &spec.segments, f)
+}
+
+fn visit_segments(
+    node: &Value,
+    segs: &[Segment],
+    f: &mut dyn FnMut(&Value) -> Result<(), String>,
+) -> Result<bool, String> {
+    let Some((seg, rest)) = segs.split_first() else {
+        f(node)?;
+        return Ok(true);
+    };
+    match node {
+        Value::Null => Ok(true),
+        Value::Array(items) => {
+            let mut pure = true;
+            for item in items {
+                pure &= visit_segments(item, segs, f)?;
+            }
+            Ok(pure)
+        }
+        Value::Object(map) => {
+            if seg.name.is_empty() {
+                return Err("cannot set or create an empty field name".into());
+            }
+            match map.get(&seg.name) {
+                None => Ok(true),
+                Some(Value::Null) if seg.is_list => Ok(false),
+                Some(field) => visit_segments(field, rest, f),
+            }
+        }
+        _ => Err("expected sequence or mapping node".into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -506,6 +552,63 @@ mod tests {
         let s = split_path(r"metadata/annotations/nginx.ingress.kubernetes.io\/auth-secret");
         assert_eq!(s.len(), 3);
         assert_eq!(s[2].name, "nginx.ingress.kubernetes.io/auth-secret");
+    }
+
+    #[test]
+    fn visit_sees_what_a_walk_that_creates_nothing_visits() {
+        let spec = |p: &str| FieldSpec::new(Gvk::default(), p, true);
+        let cases = [
+            (
+                json!({"spec": {"containers": [{"image": "a"}, {"image": "b"}, {}]}}),
+                "spec/containers[]/image",
+                true,
+            ),
+            (
+                json!({"spec": {"a": [[{"b": 1}], {"b": 2}]}}),
+                "spec/a/b",
+                true,
+            ),
+            (
+                json!({"spec": {"containers": null}}),
+                "spec/containers[]/image",
+                false,
+            ),
+            (json!({"spec": {"a": null}}), "spec/a/b", true),
+            (json!({"spec": {"a": null}}), "spec/a", true),
+            (json!({"spec": "x"}), "spec/a", false),
+            (json!({"spec": {"a": 1}}), "spec//a", false),
+            (json!({"metadata": {}}), "spec/a", true),
+        ];
+        for (obj, path, pure) in cases {
+            let fs = spec(path);
+            let mut seen = Vec::new();
+            let visited = visit(&obj, &fs, &mut |n| {
+                seen.push(n.clone());
+                Ok(())
+            });
+            let mut walked = obj.clone();
+            let mut seen_walking = Vec::new();
+            let walk_result = walk(&mut walked, &fs, Create::Never, &mut |n| {
+                seen_walking.push(n.clone());
+                Ok(())
+            });
+            match visited {
+                Ok(p) => {
+                    assert_eq!(p, pure, "{obj} {path}");
+                    assert!(walk_result.is_ok(), "{obj} {path}");
+                    assert_eq!(seen, seen_walking, "{obj} {path}");
+                    assert_eq!(
+                        p,
+                        walked == obj,
+                        "{obj} {path}: pure iff walking changed nothing"
+                    );
+                }
+                Err(_) => assert!(!pure && walk_result.is_err(), "{obj} {path}"),
+            }
+        }
+        // The visitor's error is visit's.
+        let obj = json!({"a": 1});
+        assert!(visit(&obj, &spec("a"), &mut |_| Err("no".into())).is_err());
     }
 
     #[test]

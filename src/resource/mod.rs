@@ -235,6 +235,13 @@ impl Resource {
     /// reads from a file, so a null `annotations:` there is an (empty) map from then on:
     /// patches and replacements can add to it, and it is not printed.
     pub(crate) fn null_annotations_to_absent(&mut self) {
+        if !self
+            .obj
+            .pointer("/metadata/annotations")
+            .is_some_and(Value::is_null)
+        {
+            return;
+        }
         if let Some(Value::Object(meta)) = self.obj.value_mut().get_mut("metadata") {
             if meta.get("annotations").is_some_and(Value::is_null) {
                 meta.remove("annotations");
@@ -248,6 +255,10 @@ impl Resource {
                 continue;
             };
             let key = key.replace("~1", "/").replace("~0", "~");
+            let null_there = |m: &Value| m.get(&key).is_some_and(Value::is_null);
+            if !self.obj.pointer(parent).is_some_and(null_there) {
+                continue;
+            }
             if let Some(Value::Object(m)) = self.obj.value_mut().pointer_mut(parent) {
                 if m.get(&key).is_some_and(Value::is_null) {
                     m.remove(&key);

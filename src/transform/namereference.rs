@@ -15,7 +15,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
-use crate::fieldspec::{walk, Create, FieldSpec, NameBackRef};
+use crate::fieldspec::{visit, walk, Create, FieldSpec, NameBackRef};
 use crate::resource::{Gvk, ResId, ResMap, Resource};
 
 use super::TransformError;
@@ -88,6 +88,18 @@ pub fn apply(m: &mut ResMap, back_refs: &[NameBackRef]) -> Result<(), TransformE
                 target,
                 path: &spec.path,
             };
+            // Most references already name their target: look before taking the object
+            // for writing (that would copy an object shared with a cached render).
+            let mark = referred.len();
+            let mut changes = false;
+            let looked = visit(r.obj(), spec, &mut |node| {
+                changes |= job.plan(&ctx, node, &mut referred)?;
+                Ok(())
+            });
+            if matches!(looked, Ok(true)) && !changes {
+                continue;
+            }
+            referred.truncate(mark);
             let res = walk(r.obj_mut(), spec, Create::Never, &mut |node| {
                 job.set(&ctx, node, &mut referred)
             });
@@ -183,7 +195,15 @@ struct Job<'a> {
     path: &'a str,
 }
 
+/// What a name reference becomes: the candidate it names, and the fields that change.
+struct Resolved {
+    candidate: usize,
+    name: Option<String>,
+    namespace: Option<String>,
+}
+
 impl Job<'_> {
+    /// Rewrites the reference at `node` and records who refers to whom.
     fn set(
         &self,
         ctx: &Ctx,
@@ -194,70 +214,114 @@ impl Job<'_> {
             Value::Null => Ok(()),
             Value::Array(items) => {
                 for item in items {
-                    match item {
-                        Value::Object(_) => self.set_mapping(ctx, item, referred)?,
-                        Value::Array(_) => {
-                            return Err("node must be a scalar, sequence or map".into())
-                        }
-                        _ => self.set_scalar(ctx, item, referred)?,
-                    }
+                    self.set_one(ctx, item, referred)?;
                 }
                 Ok(())
             }
-            Value::Object(_) => self.set_mapping(ctx, node, referred),
-            _ => self.set_scalar(ctx, node, referred),
+            _ => self.set_one(ctx, node, referred),
         }
     }
 
-    fn set_scalar(
+    fn set_one(
         &self,
         ctx: &Ctx,
         node: &mut Value,
         referred: &mut Vec<(usize, ResId)>,
     ) -> Result<(), String> {
-        let Some(old) = super::scalar_text(node) else {
+        let Some(to) = self.resolve(ctx, node)? else {
             return Ok(());
         };
-        let Some(i) = self.select(ctx, &old, None, false)? else {
-            return Ok(());
-        };
-        referred.push((i, self.referrer.id.clone()));
-        let new = &ctx.candidates[i].cur.name;
-        if *new != old {
-            *node = Value::String(new.clone());
+        referred.push((to.candidate, self.referrer.id.clone()));
+        match node {
+            Value::Object(map) => {
+                if let Some(name) = to.name {
+                    map.insert("name".into(), Value::String(name));
+                }
+                if let Some(ns) = to.namespace {
+                    map.insert("namespace".into(), Value::String(ns));
+                }
+            }
+            _ => {
+                if let Some(name) = to.name {
+                    *node = Value::String(name);
+                }
+            }
         }
         Ok(())
     }
 
-    fn set_mapping(
+    /// [`Self::set`] without changing anything: records who refers to whom and tells
+    /// whether `node` would change.
+    fn plan(
         &self,
         ctx: &Ctx,
-        node: &mut Value,
+        node: &Value,
         referred: &mut Vec<(usize, ResId)>,
-    ) -> Result<(), String> {
-        let Some(map) = node.as_object_mut() else {
-            return Err("expect a mapping node".into());
+    ) -> Result<bool, String> {
+        let mut changes = false;
+        let mut one = |item: &Value| -> Result<(), String> {
+            if let Some(to) = self.resolve(ctx, item)? {
+                referred.push((to.candidate, self.referrer.id.clone()));
+                changes |= to.name.is_some() || to.namespace.is_some();
+            }
+            Ok(())
         };
-        let Some(name) = map.get("name") else {
-            return Err("path config error; no 'name' field in node".into());
-        };
-        let old = super::scalar_text(name).unwrap_or_default();
-        let ns = map
-            .get("namespace")
-            .map(|n| super::scalar_text(n).unwrap_or_default());
-        let Some(i) = self.select(ctx, &old, ns.as_deref(), true)? else {
-            return Ok(());
-        };
-        referred.push((i, self.referrer.id.clone()));
-        let c = &ctx.candidates[i];
-        if c.cur.name == old && c.cur.namespace.is_empty() {
-            return Ok(());
+        match node {
+            Value::Null => {}
+            Value::Array(items) => items.iter().try_for_each(&mut one)?,
+            _ => one(node)?,
         }
-        map.insert("name".into(), Value::String(c.cur.name.clone()));
-        if !c.cur.namespace.is_empty() {
-            map.insert("namespace".into(), Value::String(c.cur.namespace.clone()));
+        Ok(changes)
+    }
+
+    /// The referral `node` (a name, or a map with `name` and maybe `namespace`) resolves
+    /// to, if any.
+    fn resolve(&self, ctx: &Ctx, node: &Value) -> Result<Option<Resolved>, String> {
+        match node {
+            Value::Array(_) => Err("node must be a scalar, sequence or map".into()),
+            Value::Object(map) => {
+                let Some(name) = map.get("name") else {
+                    return Err("path config error; no 'name' field in node".into());
+                };
+                let old = super::scalar_text(name).unwrap_or_default();
+                let ns = map
+                    .get("namespace")
+                    .map(|n| super::scalar_text(n).unwrap_or_default());
+                let Some(i) = self.select(ctx, &old, ns.as_deref(), true)? else {
+                    return Ok(None);
+                };
+                let c = &ctx.candidates[i];
+                if c.cur.name == old && c.cur.namespace.is_empty() {
+                    return Ok(Some(Resolved {
+                        candidate: i,
+                        name: None,
+                        namespace: None,
+                    }));
+                }
+                let differs = |key: &str, want: &str| !matches!(map.get(key), Some(Value::String(s)) if s == want);
+                Ok(Some(Resolved {
+                    candidate: i,
+                    name: differs("name", &c.cur.name).then(|| c.cur.name.clone()),
+                    namespace: (!c.cur.namespace.is_empty()
+                        && differs("namespace", &c.cur.namespace))
+                    .then(|| c.cur.namespace.clone()),
+                }))
+            }
+            _ => {
+                let Some(old) = super::scalar_text(node) else {
+                    return Ok(None);
+                };
+                let Some(i) = self.select(ctx, &old, None, false)? else {
+                    return Ok(None);
+                };
+                let new = &ctx.candidates[i].cur.name;
+                Ok(Some(Resolved {
+                    candidate: i,
+                    name: (*new != old).then(|| new.clone()),
+                    namespace: None,
+                }))
+            }
         }
-        Ok(())
     }
 
     /// kustomize's `selectReferral`, on the candidates whose previous names include `old`.
