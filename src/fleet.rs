@@ -81,7 +81,11 @@ impl FileSystem for SharedReads {
 /// What [`check`] builds and how.
 #[derive(Clone, Default)]
 pub struct CheckOptions {
-    /// The options every root is built with.
+    /// The options every root is built with. [`check`] shares base renders between the
+    /// roots through [`Options::base_cache`]: its own, unless one is set (a caller that
+    /// keeps it, for another check of the same unchanged tree, or to leave it to the OS
+    /// at exit). [`Options::parse_cache`] is used when set; a base render already holds
+    /// what its files parsed to, so check does not make one.
     pub build: Options,
     /// Directories to leave out, as gitignore-style globs relative to the repository
     /// (`--exclude`), besides what `.gitignore` and `.sourceignore` files exclude.
@@ -281,8 +285,9 @@ pub fn check(repo: &Path, opts: &CheckOptions) -> Result<CheckReport, Error> {
     let threads = opts.build.thread_limit();
     let mut build_opts = opts.build.clone();
     build_opts.threads = std::num::NonZeroUsize::new(1);
-    build_opts.parse_cache = Some(Arc::new(crate::build::ParseCache::new()));
-    build_opts.base_cache = Some(Arc::new(crate::build::BaseCache::new()));
+    build_opts
+        .base_cache
+        .get_or_insert_with(|| Arc::new(crate::build::BaseCache::new()));
     let results = crate::par::map(&roots, threads, |root| {
         build_root(&fs, &repo, root, &build_opts, opts.keep_output)
     });
@@ -610,6 +615,9 @@ pub fn diff(
 ) -> Result<DiffReport, Error> {
     let mut opts = opts.clone();
     opts.keep_output = true;
+    // Each revision is a tree of its own: no render carries over.
+    opts.build.base_cache = None;
+    opts.build.parse_cache = None;
     let base_dir = export_revision(repo, base_ref)?;
     let base = check(base_dir.path(), &opts)?;
     let head = match head_ref {

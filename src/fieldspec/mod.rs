@@ -484,23 +484,26 @@ fn walk_segments<'s>(
     }
 }
 
-/// The read-only side of [`walk`] with [`Create::Never`]: calls `f` on every node that
-/// walk would visit, in the same order. `Ok(true)` when visiting is all that walk would do;
-/// `Ok(false)` when it would also change the object itself (a null where the path expects
-/// a list becomes an empty list), and `Err` when it, or `f`, would fail: then the caller
-/// walks mutably, to change what must change and to fail with walk's error. Lets
-/// transformers that usually change nothing leave shared objects unshared.
+/// The read-only side of [`walk`]: calls `f` on every node that walk would visit, in the
+/// same order, without creating anything. `Ok(true)` when visiting is all that walk would
+/// do; `Ok(false)` when it would also change the object itself (create a missing field,
+/// turn a null into the node it expects), and `Err` when it, or `f`, fails: then the
+/// caller walks mutably, to change what must change and to fail with walk's error. Lets
+/// transformers that often change nothing leave objects shared with cached renders
+/// unshared.
 pub fn visit(
     obj: &Value,
     spec: &FieldSpec,
+    leaf: Create,
     f: &mut dyn FnMut(&Value) -> Result<(), String>,
 ) -> Result<bool, String> {
-    visit_segments(obj, &spec.segments, f)
+    visit_segments(obj, &spec.segments, spec.create && leaf != Create::Never, f)
 }
 
 fn visit_segments(
     node: &Value,
     segs: &[Segment],
+    creates: bool,
     f: &mut dyn FnMut(&Value) -> Result<(), String>,
 ) -> Result<bool, String> {
     let Some((seg, rest)) = segs.split_first() else {
@@ -512,7 +515,7 @@ fn visit_segments(
         Value::Array(items) => {
             let mut pure = true;
             for item in items {
-                pure &= visit_segments(item, segs, f)?;
+                pure &= visit_segments(item, segs, creates, f)?;
             }
             Ok(pure)
         }
@@ -520,10 +523,12 @@ fn visit_segments(
             if seg.name.is_empty() {
                 return Err("cannot set or create an empty field name".into());
             }
+            // As in walk_segments: lists are made where null, other fields where missing
+            // or null when the walk creates.
             match map.get(&seg.name) {
-                None => Ok(true),
-                Some(Value::Null) if seg.is_list => Ok(false),
-                Some(field) => visit_segments(field, rest, f),
+                None => Ok(!creates || seg.is_list),
+                Some(Value::Null) if seg.is_list || creates => Ok(false),
+                Some(field) => visit_segments(field, rest, creates, f),
             }
         }
         _ => Err("expected sequence or mapping node".into()),
@@ -555,60 +560,70 @@ mod tests {
     }
 
     #[test]
-    fn visit_sees_what_a_walk_that_creates_nothing_visits() {
-        let spec = |p: &str| FieldSpec::new(Gvk::default(), p, true);
+    fn visit_sees_what_a_walk_visits_and_knows_when_the_walk_changes_more() {
         let cases = [
-            (
-                json!({"spec": {"containers": [{"image": "a"}, {"image": "b"}, {}]}}),
-                "spec/containers[]/image",
-                true,
-            ),
-            (
-                json!({"spec": {"a": [[{"b": 1}], {"b": 2}]}}),
-                "spec/a/b",
-                true,
-            ),
-            (
-                json!({"spec": {"containers": null}}),
-                "spec/containers[]/image",
-                false,
-            ),
-            (json!({"spec": {"a": null}}), "spec/a/b", true),
-            (json!({"spec": {"a": null}}), "spec/a", true),
-            (json!({"spec": "x"}), "spec/a", false),
-            (json!({"spec": {"a": 1}}), "spec//a", false),
-            (json!({"metadata": {}}), "spec/a", true),
+            json!({"spec": {"containers": [{"image": "a"}, {"image": "b"}, {}]}}),
+            json!({"spec": {"containers": null}}),
+            json!({"spec": {"a": [[{"b": 1}], {"b": 2}, null]}}),
+            json!({"spec": {"a": null}}),
+            json!({"spec": {"a": {"b": null}}}),
+            json!({"spec": {"a": {"b": "x"}}}),
+            json!({"spec": "x"}),
+            json!({"spec": {"a": 1}}),
+            json!({"metadata": {}}),
+            json!({}),
         ];
-        for (obj, path, pure) in cases {
-            let fs = spec(path);
-            let mut seen = Vec::new();
-            let visited = visit(&obj, &fs, &mut |n| {
-                seen.push(n.clone());
-                Ok(())
-            });
-            let mut walked = obj.clone();
-            let mut seen_walking = Vec::new();
-            let walk_result = walk(&mut walked, &fs, Create::Never, &mut |n| {
-                seen_walking.push(n.clone());
-                Ok(())
-            });
-            match visited {
-                Ok(p) => {
-                    assert_eq!(p, pure, "{obj} {path}");
-                    assert!(walk_result.is_ok(), "{obj} {path}");
-                    assert_eq!(seen, seen_walking, "{obj} {path}");
-                    assert_eq!(
-                        p,
-                        walked == obj,
-                        "{obj} {path}: pure iff walking changed nothing"
-                    );
+        let paths = [
+            "spec/containers[]/image",
+            "spec/a/b",
+            "spec/a",
+            "spec//a",
+            "spec/a[]/b",
+        ];
+        let mut pure_seen = [false; 2];
+        for obj in &cases {
+            for path in paths {
+                for create in [false, true] {
+                    for leaf in [Create::Never, Create::Map, Create::Scalar, Create::Int] {
+                        let fs = FieldSpec::new(Gvk::default(), path, create);
+                        let mut seen = Vec::new();
+                        let visited = visit(obj, &fs, leaf, &mut |n| {
+                            seen.push(n.clone());
+                            Ok(())
+                        });
+                        let mut walked = obj.clone();
+                        let mut seen_walking = Vec::new();
+                        let walk_result = walk(&mut walked, &fs, leaf, &mut |n| {
+                            seen_walking.push(n.clone());
+                            Ok(())
+                        });
+                        let case = format!("{obj} {path} create={create} {leaf:?}");
+                        match visited {
+                            Ok(true) => {
+                                assert!(walk_result.is_ok(), "{case}");
+                                assert_eq!(walked, *obj, "{case}: a pure walk changes nothing");
+                                assert_eq!(seen, seen_walking, "{case}");
+                                pure_seen[1] = true;
+                            }
+                            // The walk goes on from where visiting stopped: it changes the
+                            // object, and may fail further down.
+                            Ok(false) => {
+                                assert_ne!(walked, *obj, "{case}");
+                                pure_seen[0] = true;
+                            }
+                            Err(_) => assert!(walk_result.is_err(), "{case}"),
+                        }
+                    }
                 }
-                Err(_) => assert!(!pure && walk_result.is_err(), "{obj} {path}"),
             }
         }
+        assert_eq!(pure_seen, [true, true]);
         // The visitor's error is visit's.
-        let obj = json!({"a": 1});
-        assert!(visit(&obj, &spec("a"), &mut |_| Err("no".into())).is_err());
+        let fs = FieldSpec::new(Gvk::default(), "a", false);
+        assert!(visit(&json!({"a": 1}), &fs, Create::Never, &mut |_| Err(
+            "no".into()
+        ))
+        .is_err());
     }
 
     #[test]

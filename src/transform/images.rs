@@ -73,21 +73,30 @@ impl<'a> ImageUpdate<'a> {
     }
 
     fn update_node(&self, node: &mut Value) -> Result<(), String> {
-        let value = match node {
-            Value::String(s) => s.clone(),
-            Value::Number(_) | Value::Bool(_) => super::scalar_text(node).unwrap_or_default(),
-            Value::Null => return Ok(()),
-            other => {
-                return Err(format!(
-                    "image must be a scalar, found a {}",
-                    super::kind_name(other)
-                ))
-            }
-        };
-        if let Some(new) = self.rewrite(&value) {
+        if let Some(new) = self.new_value(node)? {
             *node = Value::String(new);
         }
         Ok(())
+    }
+
+    /// What [`Self::update_node`] writes at `node`, if anything.
+    fn new_value(&self, node: &Value) -> Result<Option<String>, String> {
+        match node {
+            Value::String(s) => Ok(self.rewrite(s)),
+            Value::Number(_) | Value::Bool(_) => {
+                Ok(self.rewrite(&super::scalar_text(node).unwrap_or_default()))
+            }
+            Value::Null => Ok(None),
+            other => Err(format!(
+                "image must be a scalar, found a {}",
+                super::kind_name(other)
+            )),
+        }
+    }
+
+    /// Whether [`Self::update_node`] would change (or reject) `node`.
+    fn acts_on(&self, node: &Value) -> bool {
+        !matches!(self.new_value(node), Ok(None))
     }
 }
 
@@ -126,18 +135,44 @@ pub fn apply(m: &mut ResMap, image: &Image, specs: &[FieldSpec]) -> Result<(), T
         if r.kind() == "CustomResourceDefinition" {
             continue;
         }
-        if let Err(e) = legacy_walk(r.obj_mut(), &upd) {
-            return Err(TransformError::on("ImageTagTransformer", r, e));
+        let mut acts = false;
+        legacy_images(r.obj(), &mut |image| acts |= upd.acts_on(image));
+        if acts {
+            if let Err(e) = legacy_walk(r.obj_mut(), &upd) {
+                return Err(TransformError::on("ImageTagTransformer", r, e));
+            }
         }
         for_each_field(
             "ImageTagTransformer",
             r,
             specs,
             Create::Never,
+            &|node| upd.acts_on(node),
             &mut |node| upd.update_node(node),
         )?;
     }
     Ok(())
+}
+
+/// The images [`legacy_walk`] would consider, read-only, in its order.
+fn legacy_images(node: &Value, f: &mut dyn FnMut(&Value)) {
+    match node {
+        Value::Object(map) => {
+            for (k, v) in map {
+                legacy_images(v, f);
+                if k == "containers" || k == "initContainers" {
+                    if let Value::Array(items) = v {
+                        items
+                            .iter()
+                            .filter_map(|c| c.get("image"))
+                            .for_each(&mut *f);
+                    }
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| legacy_images(item, f)),
+        _ => {}
+    }
 }
 
 /// The legacy pass: every `containers` / `initContainers` list anywhere in the object.

@@ -92,12 +92,13 @@ impl TransformError {
 }
 
 /// Runs `f` on every node the field specs designate in `r` (specs whose gvk selects the
-/// resource's current gvk).
+/// resource's current gvk); see [`walk_resource`] for `acts`.
 pub fn for_each_field(
     transformer: &'static str,
     r: &mut Resource,
     specs: &[FieldSpec],
     leaf: Create,
+    acts: &dyn Fn(&Value) -> bool,
     f: &mut dyn FnMut(&mut Value) -> Result<(), String>,
 ) -> Result<(), TransformError> {
     let gvk = r.gvk();
@@ -105,11 +106,35 @@ pub fn for_each_field(
         if !spec.applies_to(&gvk) {
             continue;
         }
-        if let Err(e) = walk(r.obj_mut(), spec, leaf, f) {
+        if let Err(e) = walk_resource(r, spec, leaf, acts, f) {
             return Err(TransformError::on(transformer, r, e.to_string()));
         }
     }
     Ok(())
+}
+
+/// [`walk`] on `r`'s object, which is taken for writing only when the walk could change
+/// it: when it would create or convert a field on the way, or `acts` says `f` could change
+/// (or reject) a node it visits. A resource's object may be shared with a cached render,
+/// and taking it for writing copies it.
+pub fn walk_resource(
+    r: &mut Resource,
+    spec: &FieldSpec,
+    leaf: Create,
+    acts: &dyn Fn(&Value) -> bool,
+    f: &mut dyn FnMut(&mut Value) -> Result<(), String>,
+) -> Result<(), crate::fieldspec::WalkError> {
+    let looked = crate::fieldspec::visit(r.obj(), spec, leaf, &mut |node| {
+        if acts(node) {
+            Err(String::new())
+        } else {
+            Ok(())
+        }
+    });
+    if looked == Ok(true) {
+        return Ok(());
+    }
+    walk(r.obj_mut(), spec, leaf, f)
 }
 
 /// Sets every `key: value` of `pairs` in each map the field specs designate in `r`

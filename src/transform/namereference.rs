@@ -92,7 +92,7 @@ pub fn apply(m: &mut ResMap, back_refs: &[NameBackRef]) -> Result<(), TransformE
             // for writing (that would copy an object shared with a cached render).
             let mark = referred.len();
             let mut changes = false;
-            let looked = visit(r.obj(), spec, &mut |node| {
+            let looked = visit(r.obj(), spec, Create::Never, &mut |node| {
                 changes |= job.plan(&ctx, node, &mut referred)?;
                 Ok(())
             });

@@ -10,10 +10,10 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
-use crate::fieldspec::{walk, Create, FieldSpec};
+use crate::fieldspec::{Create, FieldSpec};
 use crate::resource::{ensure_object, ResMap};
 
-use super::TransformError;
+use super::{walk_resource, TransformError};
 
 /// How (Cluster)RoleBinding subjects get the namespace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -52,17 +52,19 @@ const NAME: &str = "NamespaceTransformer";
 
 impl Namespace<'_> {
     fn set(&self, node: &mut Value) {
-        if self.unset_only {
-            let empty = match node {
-                Value::Null => true,
-                Value::String(s) => s.is_empty(),
-                _ => false,
-            };
-            if !empty {
-                return;
-            }
+        if self.changes(node) {
+            *node = Value::String(self.namespace.to_string());
         }
-        *node = Value::String(self.namespace.to_string());
+    }
+
+    /// Whether [`Self::set`] changes `node`.
+    fn changes(&self, node: &Value) -> bool {
+        let empty = match node {
+            Value::Null => true,
+            Value::String(s) => s.is_empty(),
+            _ => false,
+        };
+        (empty || !self.unset_only) && node.as_str() != Some(self.namespace)
     }
 
     /// Applies the transformer to every resource (kustomize's `NamespaceTransformer`).
@@ -112,7 +114,8 @@ impl Namespace<'_> {
                 })
                 .collect();
             if !gvk.is_cluster_scoped() {
-                if let Err(e) = walk(r.obj_mut(), &meta_ns, Create::Scalar, &mut |n| {
+                let changes = |n: &Value| self.changes(n);
+                if let Err(e) = walk_resource(r, &meta_ns, Create::Scalar, &changes, &mut |n| {
                     self.set(n);
                     Ok(())
                 }) {
@@ -124,13 +127,17 @@ impl Namespace<'_> {
                     !((fs.gvk.kind == "RoleBinding" || fs.gvk.kind == "ClusterRoleBinding")
                         && fs.path == "subjects/namespace")
                 });
-                self.set_subjects(r.obj_mut());
+                if self.subjects_change(r.obj()) {
+                    self.set_subjects(r.obj_mut());
+                }
             }
             for spec in specs {
                 if !spec.applies_to(&gvk) {
                     continue;
                 }
-                let res = walk(r.obj_mut(), spec, Create::Scalar, &mut |n| match n {
+                // Maps and lists are rejected: the walk reports them.
+                let acts = |n: &Value| n.is_object() || n.is_array() || self.changes(n);
+                let res = walk_resource(r, spec, Create::Scalar, &acts, &mut |n| match n {
                     Value::Object(_) | Value::Array(_) => {
                         Err("namespace field specs must target scalar nodes".to_string())
                     }
@@ -158,22 +165,34 @@ impl Namespace<'_> {
         Ok(())
     }
 
+    /// Whether the subject map `m` gets the namespace.
+    fn subject_selected(&self, m: &serde_json::Map<String, Value>) -> bool {
+        match self.subjects {
+            SubjectMode::None => false,
+            SubjectMode::DefaultOnly => m.get("name").and_then(Value::as_str) == Some("default"),
+            SubjectMode::AllServiceAccounts => {
+                m.get("kind").and_then(Value::as_str) == Some("ServiceAccount")
+            }
+        }
+    }
+
+    /// Whether [`Self::set_subjects`] changes `obj`.
+    fn subjects_change(&self, obj: &Value) -> bool {
+        let Some(Value::Array(subjects)) = obj.get("subjects") else {
+            return false;
+        };
+        subjects.iter().filter_map(Value::as_object).any(|m| {
+            self.subject_selected(m) && m.get("namespace").is_none_or(|ns| self.changes(ns))
+        })
+    }
+
     fn set_subjects(&self, obj: &mut Value) {
         let Some(Value::Array(subjects)) = obj.get_mut("subjects") else {
             return;
         };
         for s in subjects.iter_mut() {
             let Some(m) = s.as_object() else { continue };
-            let selected = match self.subjects {
-                SubjectMode::None => false,
-                SubjectMode::DefaultOnly => {
-                    m.get("name").and_then(Value::as_str) == Some("default")
-                }
-                SubjectMode::AllServiceAccounts => {
-                    m.get("kind").and_then(Value::as_str) == Some("ServiceAccount")
-                }
-            };
-            if selected {
+            if self.subject_selected(m) {
                 let field = ensure_object(s)
                     .entry("namespace")
                     .or_insert(Value::String(String::new()));

@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::fieldspec::{pointer, walk_with_path, Create, FieldSpec};
+use crate::fieldspec::{pointer, visit, walk_with_path, Create, FieldSpec};
 use crate::kustomization::Var;
 use crate::resource::{Gvk, ResMap, Resource};
 
@@ -290,6 +290,17 @@ fn text_bytes(node: &Value) -> u64 {
     }
 }
 
+/// Whether [`set`] would leave `node` as it is, use no var and report no error.
+fn set_leaves_alone(node: &Value) -> bool {
+    let plain = |v: &Value| v.as_str().is_some_and(|s| !s.contains('$'));
+    match node {
+        Value::String(_) => plain(node),
+        Value::Object(m) => m.values().all(|v| !v.is_string() || plain(v)),
+        Value::Array(items) => items.iter().all(plain),
+        _ => true,
+    }
+}
+
 fn set(
     node: &mut Value,
     vars: &BTreeMap<String, VarValue>,
@@ -343,6 +354,18 @@ pub fn resolve(
         let shared = r.shares_nodes();
         let mut written = Vec::new();
         for spec in var_reference.iter().filter(|s| s.applies_to(&gvk)) {
+            // Most fields hold no `$`: look before taking the object for writing (that would
+            // copy an object shared with a cached render).
+            if !shared {
+                let mut untouched = true;
+                let looked = visit(r.obj(), spec, Create::Never, &mut |node| {
+                    untouched &= set_leaves_alone(node);
+                    Ok(())
+                });
+                if untouched && matches!(looked, Ok(true)) {
+                    continue;
+                }
+            }
             let result = walk_with_path(r.obj_mut(), spec, Create::Never, &mut |node, path| {
                 if shared {
                     match node {
